@@ -1,0 +1,115 @@
+//! JSON types of the server's HTTP API (everything but the sync body): login, case
+//! queries, errors. Shared so the app's client and the server cannot drift apart.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CaseId, DeviceId, UnitId, UserId};
+
+/// What a user may do. The server decides scope from this and the user's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 核查员: captures visits for the cases of their unit.
+    Verifier,
+    /// 街道/镇 民政专干: reviews the cases of their unit.
+    Supervisor,
+    /// 区民政局: district-wide queries and decisions.
+    Bureau,
+    /// 民政局 IT: users and devices, no case content.
+    Admin,
+}
+
+impl Role {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::Verifier => "核查员",
+            Role::Supervisor => "街道审核员",
+            Role::Bureau => "民政局",
+            Role::Admin => "系统管理员",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Verifier => "verifier",
+            Role::Supervisor => "supervisor",
+            Role::Bureau => "bureau",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Role::Verifier, Role::Supervisor, Role::Bureau, Role::Admin]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+}
+
+/// `POST /api/v1/login`: a device enrols by logging in; it gets its own token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// Shown to the bureau's IT in the device list.
+    pub device_name: String,
+    /// The Automerge actor id (hex) this device writes its changes with.
+    pub actor_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for this device; the server keeps only its hash.
+    pub token: String,
+    pub device_id: DeviceId,
+    pub user: UserInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: UnitId,
+    pub unit_name: String,
+}
+
+/// A row of the case ledger (台账) as the server materialises it. ID numbers are masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub case_id: CaseId,
+    pub unit: UnitId,
+    pub unit_name: String,
+    pub applicant_name: String,
+    pub id_masked: String,
+    pub member_count: u32,
+    pub status: String,
+    pub updated_at_ms: i64,
+}
+
+/// `GET /api/v1/cases` query parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseQuery {
+    /// Part of the applicant's name.
+    pub name: Option<String>,
+    /// The last characters of the applicant's ID number (e.g. the last four).
+    pub id_suffix: Option<String>,
+    /// Only cases changed at or after this time (ms since the epoch).
+    pub updated_since_ms: Option<i64>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseList {
+    pub cases: Vec<CaseRow>,
+    /// How many cases match in all (for paging).
+    pub total: u64,
+}
+
+/// The body of every error response: a stable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}

@@ -1,0 +1,162 @@
+//! The app's command interface: the types the Leptos UI sends to and receives from the
+//! app core through Tauri commands. One struct per command argument or result.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Role;
+use crate::case::{CaseForm, FieldErrors};
+use crate::ids::{CaseId, DeviceId, UnitId};
+
+/// `enrol`: connect this device to a server and log in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub server_url: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// Who is using this device, once enrolled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub server_url: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: UnitId,
+    pub unit_name: String,
+    pub device_id: DeviceId,
+}
+
+/// A row of the device's case list (台账).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub case_id: CaseId,
+    pub applicant_name: String,
+    pub id_masked: String,
+    pub member_count: u32,
+    pub status_label: String,
+    pub updated_at_ms: i64,
+    /// Changed here and not yet accepted by the server.
+    pub unsynced: bool,
+    /// Fields with concurrent values waiting for a person to choose.
+    pub conflicts: u32,
+}
+
+/// A case opened for editing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseView {
+    pub form: CaseForm,
+    pub conflicts: Vec<ConflictView>,
+    pub unsynced: bool,
+}
+
+/// One conflicting field as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    pub path: Vec<String>,
+    /// e.g. `申请人 · 姓名`.
+    pub label: String,
+    pub values: Vec<crate::case::ConflictValue>,
+}
+
+/// `resolve_conflict`: a person's choice for one conflicting field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveRequest {
+    pub case_id: CaseId,
+    pub path: Vec<String>,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// No server configured yet.
+    NotEnrolled,
+    /// The last attempt could not reach the server (the normal case in the field).
+    Offline,
+    Syncing,
+    /// The last sync completed; nothing left to send.
+    Synced,
+    /// The server refused (e.g. revoked device, wrong protocol): people must act.
+    Refused,
+}
+
+impl SyncState {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SyncState::NotEnrolled => "未登录",
+            SyncState::Offline => "离线",
+            SyncState::Syncing => "同步中",
+            SyncState::Synced => "已同步",
+            SyncState::Refused => "同步被拒绝",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub state: SyncState,
+    /// Cases changed here and not yet accepted by the server.
+    pub unsynced_cases: u32,
+    pub last_synced_at_ms: Option<i64>,
+    /// Why the last attempt failed, in Chinese.
+    pub last_error: Option<String>,
+}
+
+/// What one sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub rounds: u32,
+    pub docs_sent: u32,
+    pub docs_received: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Which kind of failure a command met: the UI branches on this, and shows `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Some fields are wrong: see `fields`.
+    Validation,
+    NotEnrolled,
+    BadCredentials,
+    /// The server could not be reached.
+    Network,
+    /// The server answered with an error.
+    Server,
+    /// This device was revoked by the bureau.
+    Revoked,
+    NotFound,
+    /// The local store failed.
+    Storage,
+}
+
+/// The error every command returns: a code to branch on and a message in Chinese.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Per-field messages when `code` is `Validation`.
+    #[serde(default)]
+    pub fields: FieldErrors,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: FieldErrors::default(),
+        }
+    }
+
+    pub fn validation(fields: FieldErrors) -> Self {
+        Self {
+            code: ErrorCode::Validation,
+            message: "请按提示修改标红的内容".into(),
+            fields,
+        }
+    }
+}

@@ -1,1 +1,214 @@
-//! placeholder
+//! Hecha's app core: every user action of the field app, the device's local store and the
+//! sync client, behind one [`Core`] handle. The Tauri shell only wraps these methods.
+//!
+//! Architecture invariants: no tauri dependency (the core is tested natively); the app
+//! works with no server at all (capture, list, edit), sync is an add-on that brings the
+//! local store and the server in line; every error a caller sees is an
+//! [`AppError`](hecha_shared::app_api::AppError) with a Chinese message.
+
+mod actions;
+mod docs;
+mod error;
+mod store;
+mod sync_client;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use automerge::ActorId;
+use hecha_shared::app_api::{
+    AppError, CaseSummary, CaseView, EnrolRequest, ResolveRequest, SessionInfo, SyncReport,
+    SyncStatus,
+};
+use hecha_shared::case::CaseForm;
+use hecha_shared::CaseId;
+use tokio::sync::Notify;
+
+use crate::error::{CoreError, CoreResult};
+use crate::store::Store;
+use crate::sync_client::backoff::{self, Outcome};
+
+/// The name of the database file inside the data directory.
+pub const DB_FILE: &str = "hecha.db";
+
+/// Where the core reads the time (tests pass a fixed one).
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The machine's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+/// The app core of one device: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    store: Mutex<Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The Automerge actor every local change is written with.
+    pub(crate) actor: ActorId,
+    pub(crate) http: reqwest::Client,
+    /// One sync run at a time.
+    pub(crate) sync_gate: tokio::sync::Mutex<()>,
+    pub(crate) syncing: AtomicBool,
+    /// Wakes the background loop (a nudge, or this core going away).
+    wake: Arc<Notify>,
+}
+
+impl Inner {
+    /// Runs `f` with the store locked. Never held across an `.await`.
+    pub(crate) fn with_store<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        let mut store = self.store.lock().map_err(|_| CoreError::Poisoned)?;
+        f(&mut store)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Lets a background loop notice that its core is gone.
+        self.wake.notify_one();
+    }
+}
+
+impl Core {
+    /// Opens (creating) the store `<data_dir>/hecha.db` and the device identity (the
+    /// device's Automerge actor id is generated once and kept in the store).
+    pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Core, AppError> {
+        Ok(Self::open_inner(data_dir, clock)?)
+    }
+
+    fn open_inner(data_dir: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+        std::fs::create_dir_all(data_dir)?;
+        let mut store = Store::open(&data_dir.join(DB_FILE))?;
+        let tx = store.transaction()?;
+        let actor = store::device::get_or_create(&tx, rand::random(), clock.now_ms())?;
+        tx.commit()?;
+        Ok(Core {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                clock,
+                actor,
+                http: sync_client::http::client()?,
+                sync_gate: tokio::sync::Mutex::new(()),
+                syncing: AtomicBool::new(false),
+                wake: Arc::new(Notify::new()),
+            }),
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&mut Store) -> CoreResult<T>) -> Result<T, AppError> {
+        Ok(self.inner.with_store(f)?)
+    }
+
+    /// Logs in to a server and enrols this device (its own token). Replaces any session.
+    pub async fn enrol(&self, req: EnrolRequest) -> Result<SessionInfo, AppError> {
+        Ok(actions::enrol(&self.inner, req).await?)
+    }
+
+    pub fn session(&self) -> Result<Option<SessionInfo>, AppError> {
+        self.read(|s| actions::session(s))
+    }
+
+    /// The case list (台账), newest first; `search` matches part of the applicant's name
+    /// or the end of the ID number.
+    pub fn list_cases(&self, search: &str) -> Result<Vec<CaseSummary>, AppError> {
+        self.read(|s| actions::list_cases(s, search))
+    }
+
+    pub fn get_case(&self, id: CaseId) -> Result<CaseView, AppError> {
+        let actor = &self.inner.actor;
+        self.read(|s| actions::get_case(s, actor, id))
+    }
+
+    /// Validates (Err code Validation with per-field errors, nothing written), then one
+    /// Automerge commit + dirty flag in one SQLite transaction. Returns the case id.
+    pub fn save_case(&self, form: CaseForm) -> Result<CaseId, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = &self.inner.actor;
+        self.read(|s| actions::save_case(s, actor, now, form))
+    }
+
+    pub fn resolve_conflict(&self, req: ResolveRequest) -> Result<CaseView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = &self.inner.actor;
+        self.read(|s| actions::resolve_conflict(s, actor, now, req))
+    }
+
+    /// One full sync run (several rounds), returns what it did.
+    pub async fn sync_now(&self) -> Result<SyncReport, AppError> {
+        actions::sync_now(&self.inner).await
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
+        let syncing = self.inner.syncing.load(std::sync::atomic::Ordering::SeqCst);
+        self.read(|s| actions::sync_status(s, syncing))
+    }
+
+    /// Background loop: sync now, then every `interval` and whenever [`Core::nudge_sync`]
+    /// is called; on failure retry with exponential backoff (2 s .. 5 min). Runs until the
+    /// Core is dropped or the returned handle is aborted. Spawned on the current tokio
+    /// runtime.
+    pub fn spawn_sync_loop(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        let wake = Arc::clone(&self.inner.wake);
+        tokio::spawn(sync_loop(weak, wake, interval))
+    }
+
+    /// Asks the background loop to sync now (e.g. after a save, or when the network
+    /// comes back). Does nothing without a loop.
+    pub fn nudge_sync(&self) {
+        self.inner.wake.notify_one();
+    }
+}
+
+async fn sync_loop(weak: Weak<Inner>, wake: Arc<Notify>, interval: Duration) {
+    let mut failures = 0u32;
+    loop {
+        // Hold the core only while syncing, so dropping it ends the loop.
+        let Some(inner) = weak.upgrade() else { return };
+        let outcome = match actions::sync_now(&inner).await {
+            Ok(_) => {
+                failures = 0;
+                Outcome::Done
+            }
+            Err(e) => match e.code {
+                hecha_shared::app_api::ErrorCode::NotEnrolled => Outcome::Done,
+                hecha_shared::app_api::ErrorCode::Network
+                | hecha_shared::app_api::ErrorCode::Server
+                | hecha_shared::app_api::ErrorCode::Storage => {
+                    failures = failures.saturating_add(1);
+                    Outcome::Failed { failures }
+                }
+                _ => Outcome::Refused,
+            },
+        };
+        drop(inner);
+        let delay = backoff::next_delay(outcome, interval);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,296 @@
+//! Every user action of the app, one function each. `Core`'s methods take the store lock,
+//! call these, and map their errors once into `AppError`.
+
+use std::sync::atomic::Ordering;
+
+use automerge::ActorId;
+use hecha_shared::api::LoginRequest;
+use hecha_shared::app_api::{
+    AppError, CaseSummary, CaseView, EnrolRequest, ResolveRequest, SessionInfo, SyncReport,
+    SyncState, SyncStatus,
+};
+use hecha_shared::case::{self, CaseDoc, CaseForm, ChangeNote, FieldErrors};
+use hecha_shared::{CaseId, MemberId};
+
+use crate::docs;
+use crate::error::{CoreError, CoreResult};
+use crate::store::session::{self, SessionRow};
+use crate::store::{cases, Store};
+use crate::sync_client::{self, http};
+use crate::Inner;
+
+/// Fields whose conflicts a person can settle by picking one of the values (text fields;
+/// flags and numbers are never edited concurrently by the forms).
+const RESOLVABLE_FIELDS: &[&str] = &[
+    "name",
+    "id_number",
+    "phone",
+    "address",
+    "relation",
+    "status",
+];
+
+fn enrolled(store: &Store) -> CoreResult<SessionRow> {
+    session::get(store.conn())?.ok_or(CoreError::NotEnrolled)
+}
+
+fn note(session: &SessionRow, action: &str) -> ChangeNote {
+    ChangeNote {
+        action: action.into(),
+        author: session.display_name.clone(),
+        device: session.device_id.to_string(),
+    }
+}
+
+/// Logs in to a server and stores the session (the device's token and who uses it).
+pub(crate) async fn enrol(inner: &Inner, req: EnrolRequest) -> CoreResult<SessionInfo> {
+    let mut errors = FieldErrors::default();
+    let server_url = req.server_url.trim().trim_end_matches('/').to_string();
+    if server_url.is_empty() {
+        errors
+            .0
+            .insert("server_url".into(), "请填写服务器地址".into());
+    } else if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
+        errors.0.insert(
+            "server_url".into(),
+            "服务器地址应以 http:// 或 https:// 开头".into(),
+        );
+    }
+    if req.username.trim().is_empty() {
+        errors.0.insert("username".into(), "请填写用户名".into());
+    }
+    if req.password.is_empty() {
+        errors.0.insert("password".into(), "请填写密码".into());
+    }
+    if !errors.is_empty() {
+        return Err(CoreError::Validation(errors));
+    }
+    let actor_hex = inner.actor.to_hex_string();
+    let login = LoginRequest {
+        username: req.username.trim().to_string(),
+        password: req.password,
+        device_name: format!(
+            "Hecha {} {}",
+            std::env::consts::OS,
+            actor_hex.get(..8).unwrap_or(&actor_hex)
+        ),
+        actor_id: actor_hex,
+    };
+    let answer = http::login(&inner.http, &server_url, &login).await?;
+    let row = SessionRow {
+        server_url,
+        token: answer.token,
+        user_id: answer.user.user_id,
+        username: answer.user.username,
+        display_name: answer.user.display_name,
+        role: answer.user.role,
+        unit: answer.user.unit,
+        unit_name: answer.user.unit_name,
+        device_id: answer.device_id,
+        cursor: Default::default(),
+        last_sync_ms: None,
+        last_state: None,
+        last_error: None,
+    };
+    inner.with_store(|s| {
+        let tx = s.transaction()?;
+        session::enrol(&tx, &row)?;
+        tx.commit()?;
+        Ok(())
+    })?;
+    Ok(row.info())
+}
+
+pub(crate) fn session(store: &Store) -> CoreResult<Option<SessionInfo>> {
+    Ok(session::get(store.conn())?.map(|s| s.info()))
+}
+
+pub(crate) fn list_cases(store: &Store, search: &str) -> CoreResult<Vec<CaseSummary>> {
+    cases::list(store.conn(), search)
+}
+
+fn view(doc: &automerge::Automerge, unsynced: bool) -> CoreResult<CaseView> {
+    let c = case::read_case(doc)?;
+    Ok(CaseView {
+        form: CaseForm::from_case(&c),
+        conflicts: docs::conflict_views(doc, &c),
+        unsynced,
+    })
+}
+
+fn load_existing(
+    store: &Store,
+    actor: &ActorId,
+    id: CaseId,
+) -> CoreResult<(cases::CaseRecord, automerge::Automerge)> {
+    let record = cases::get(store.conn(), id)?
+        .filter(|r| !r.placeholder)
+        .ok_or(CoreError::CaseNotFound(id))?;
+    let doc = docs::load(&record.doc, actor)?;
+    Ok((record, doc))
+}
+
+pub(crate) fn get_case(store: &Store, actor: &ActorId, id: CaseId) -> CoreResult<CaseView> {
+    let (record, doc) = load_existing(store, actor, id)?;
+    view(&doc, record.dirty)
+}
+
+/// Validates, then writes the form as one Automerge commit; the document, its summary
+/// and the dirty flag are stored in one transaction. An unchanged form writes nothing.
+pub(crate) fn save_case(
+    store: &mut Store,
+    actor: &ActorId,
+    now_ms: i64,
+    form: CaseForm,
+) -> CoreResult<CaseId> {
+    let session = enrolled(store)?;
+    case::validate_form(&form).map_err(CoreError::Validation)?;
+    let (id, doc) = match form.case_id {
+        Some(id) => {
+            let (_, mut doc) = load_existing(store, actor, id)?;
+            let mut c = case::read_case(&doc)?;
+            form.apply_to(&mut c, now_ms, MemberId::new_random);
+            match case::write_case(&mut doc, &c, &note(&session, "save"), now_ms)? {
+                Some(_) => (id, doc),
+                None => return Ok(id),
+            }
+        }
+        None => {
+            let id = CaseId::new_random();
+            let mut c = CaseDoc::new_case(id, &session.unit, now_ms);
+            form.apply_to(&mut c, now_ms, MemberId::new_random);
+            let doc = case::create_document(actor.clone(), &c, &note(&session, "create"), now_ms)?;
+            (id, doc)
+        }
+    };
+    let tx = store.transaction()?;
+    cases::save_local(&tx, id, &doc.save(), &docs::summarise(&doc, now_ms))?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Records a person's choice for a conflicting field (one commit; the case becomes dirty
+/// so the choice reaches the server and, from there, the other devices).
+pub(crate) fn resolve_conflict(
+    store: &mut Store,
+    actor: &ActorId,
+    now_ms: i64,
+    req: ResolveRequest,
+) -> CoreResult<CaseView> {
+    let session = enrolled(store)?;
+    let (record, mut doc) = load_existing(store, actor, req.case_id)?;
+    let c = case::read_case(&doc)?;
+    let field = req.path.join(".");
+    let Some(conflict) = docs::conflict_views(&doc, &c)
+        .into_iter()
+        .find(|v| v.path == req.path)
+    else {
+        // Already settled (here, or elsewhere and synced in): show how it stands.
+        return view(&doc, record.dirty);
+    };
+    let resolvable = req
+        .path
+        .last()
+        .is_some_and(|k| RESOLVABLE_FIELDS.contains(&k.as_str()));
+    let offered = conflict.values.iter().any(|v| v.value == req.value);
+    if !resolvable || !offered {
+        let mut errors = FieldErrors::default();
+        errors.0.insert(
+            field,
+            if resolvable {
+                "请从冲突的取值中选择一个".into()
+            } else {
+                "此项冲突不能在这里处理".into()
+            },
+        );
+        return Err(CoreError::Validation(errors));
+    }
+    case::resolve_conflict(
+        &mut doc,
+        &req.path,
+        &req.value,
+        &note(&session, "resolve"),
+        now_ms,
+    )?;
+    let tx = store.transaction()?;
+    cases::save_local(
+        &tx,
+        req.case_id,
+        &doc.save(),
+        &docs::summarise(&doc, now_ms),
+    )?;
+    tx.commit()?;
+    view(&doc, true)
+}
+
+pub(crate) fn sync_status(store: &Store, syncing: bool) -> CoreResult<SyncStatus> {
+    let unsynced_cases = cases::unsynced_count(store.conn())?;
+    let Some(session) = session::get(store.conn())? else {
+        return Ok(SyncStatus {
+            state: SyncState::NotEnrolled,
+            unsynced_cases,
+            last_synced_at_ms: None,
+            last_error: None,
+        });
+    };
+    let state = if syncing {
+        SyncState::Syncing
+    } else {
+        // Before any attempt the successful login is the last contact with the server.
+        session.last_state.unwrap_or(SyncState::Synced)
+    };
+    Ok(SyncStatus {
+        state,
+        unsynced_cases,
+        last_synced_at_ms: session.last_sync_ms,
+        last_error: session.last_error,
+    })
+}
+
+/// Resets the "syncing" mark however a run ends (also when its future is dropped).
+struct SyncingMark<'a>(&'a Inner);
+
+impl Drop for SyncingMark<'_> {
+    fn drop(&mut self) {
+        self.0.syncing.store(false, Ordering::SeqCst);
+    }
+}
+
+/// One sync run (one at a time), its outcome recorded for [`sync_status`].
+pub(crate) async fn sync_now(inner: &Inner) -> Result<SyncReport, AppError> {
+    let _one_at_a_time = inner.sync_gate.lock().await;
+    inner.syncing.store(true, Ordering::SeqCst);
+    let _mark = SyncingMark(inner);
+    let result = sync_client::run(inner).await;
+    let now_ms = inner.clock.now_ms();
+    match result {
+        Ok(done) => {
+            let error = done.rejected.first().map(|(_, reason)| {
+                format!("有{}个个案未被服务器接受：{reason}", done.rejected.len())
+            });
+            inner
+                .with_store(|s| {
+                    session::record_outcome(
+                        s.conn(),
+                        SyncState::Synced,
+                        error.as_deref(),
+                        Some(now_ms),
+                    )
+                })
+                .map_err(AppError::from)?;
+            Ok(done.report)
+        }
+        Err(e) => {
+            let state = e.sync_state();
+            let app = AppError::from(e);
+            if let Some(state) = state {
+                inner
+                    .with_store(|s| {
+                        session::record_outcome(s.conn(), state, Some(&app.message), None)
+                    })
+                    .map_err(AppError::from)?;
+            }
+            Err(app)
+        }
+    }
+}

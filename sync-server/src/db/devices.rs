@@ -1,0 +1,120 @@
+//! Table `devices`: one row per login (enrolment) with the SHA-256 hash of the device's
+//! bearer token, its Automerge actor id, and when it was revoked, if it was.
+
+use hecha_shared::api::UserInfo;
+use hecha_shared::{DeviceId, UserId};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::users::{info_from_row, parse_col};
+
+pub(crate) const MIGRATION_1: &str = "
+CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    device_name TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER
+);
+CREATE INDEX devices_user ON devices(user_id);
+";
+
+/// A device as the administration commands list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub username: String,
+    pub device_name: String,
+    /// The Automerge actor id (hex) the device writes with.
+    pub actor_id: String,
+    pub created_at_ms: i64,
+    /// When IT revoked the device's token; `None` while it is valid.
+    pub revoked_at_ms: Option<i64>,
+}
+
+pub(crate) struct NewDevice<'a> {
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub device_name: &'a str,
+    pub actor_id: &'a str,
+    pub token_hash: &'a [u8; 32],
+    pub created_at_ms: i64,
+}
+
+/// The device a token belongs to, with its user.
+pub(crate) struct TokenOwner {
+    pub device_id: DeviceId,
+    pub revoked: bool,
+    pub user: UserInfo,
+}
+
+pub(crate) fn insert(conn: &Connection, device: &NewDevice<'_>) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO devices (device_id, user_id, device_name, actor_id, token_hash, created_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            device.device_id.to_string(),
+            device.user_id.to_string(),
+            device.device_name,
+            device.actor_id,
+            &device.token_hash[..],
+            device.created_at_ms
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn find_by_token_hash(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+) -> rusqlite::Result<Option<TokenOwner>> {
+    conn.query_row(
+        "SELECT d.device_id, d.revoked_at_ms,
+                u.user_id, u.username, u.display_name, u.role, u.unit, n.name
+         FROM devices d
+         JOIN users u ON u.user_id = d.user_id
+         JOIN units n ON n.code = u.unit
+         WHERE d.token_hash = ?1",
+        [&token_hash[..]],
+        |r| {
+            Ok(TokenOwner {
+                device_id: parse_col(r, 0)?,
+                revoked: r.get::<_, Option<i64>>(1)?.is_some(),
+                user: info_from_row(r, 2)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Marks the device revoked. False if it does not exist or was revoked already.
+pub(crate) fn revoke(conn: &Connection, device: DeviceId, now_ms: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE devices SET revoked_at_ms = ?2 WHERE device_id = ?1 AND revoked_at_ms IS NULL",
+        params![device.to_string(), now_ms],
+    )?;
+    Ok(n == 1)
+}
+
+pub(crate) fn list(conn: &Connection) -> rusqlite::Result<Vec<DeviceRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT d.device_id, d.user_id, u.username, d.device_name, d.actor_id,
+                d.created_at_ms, d.revoked_at_ms
+         FROM devices d JOIN users u ON u.user_id = d.user_id
+         ORDER BY d.created_at_ms DESC, d.device_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(DeviceRecord {
+            device_id: parse_col(r, 0)?,
+            user_id: parse_col(r, 1)?,
+            username: r.get(2)?,
+            device_name: r.get(3)?,
+            actor_id: r.get(4)?,
+            created_at_ms: r.get(5)?,
+            revoked_at_ms: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,49 @@
+//! The HTTP routes (all under `/api/v1`), each a thin handler over the modules below it:
+//! `GET health`, `POST login`, `GET me`, `POST sync` (postcard), `GET cases`.
+
+mod auth;
+mod cases;
+mod health;
+mod sync;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub(crate) fn router(state: AppState) -> Router {
+    let config = state.config();
+    let sync_limit = DefaultBodyLimit::max(config.max_sync_body_bytes);
+    let json_limit = DefaultBodyLimit::max(config.max_json_body_bytes);
+    Router::new()
+        .route("/api/v1/health", get(health::health))
+        .route("/api/v1/login", post(auth::login))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/sync", post(sync::sync).layer(sync_limit))
+        .route("/api/v1/cases", get(cases::list))
+        .fallback(not_found)
+        .layer(json_limit)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// A request body that could not be read: too large (413) or broken (400).
+fn body_error(status: axum::http::StatusCode, detail: String) -> ApiError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest(detail)
+    }
+}

@@ -1,0 +1,327 @@
+//! What `POST /api/v1/sync` does with a decoded request (the contract is the module doc of
+//! `hecha_shared::sync`): answer each document's Automerge sync message from a fresh
+//! sync state, store a document whose heads moved (with a new change sequence number and
+//! its ledger columns, in one transaction), then list the caller's changed cases.
+//!
+//! The server keeps no per-device sync state: every message is answered from a fresh
+//! `automerge::sync::State`, which works because each message carries the sender's heads
+//! and a summary of what it has.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::Automerge;
+use hecha_shared::case::{load_document, read_case, CaseDoc};
+use hecha_shared::id_number::mask_id_text;
+use hecha_shared::sync::{
+    Cursor, DocMessage, DocReply, SyncRequest, SyncResponse, MAX_CHANGED_PER_RESPONSE,
+    PROTOCOL_VERSION,
+};
+use hecha_shared::{CaseId, UnitId};
+use rusqlite::TransactionBehavior;
+
+use crate::auth::{Caller, Scope};
+use crate::db::cases::{self, CaseScope, LedgerColumns};
+use crate::db::meta;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Carries out one sync request for `caller` (blocking: SQLite and Automerge work).
+pub(crate) fn run(
+    state: &AppState,
+    caller: &Caller,
+    request: SyncRequest,
+) -> Result<SyncResponse, ApiError> {
+    let scope = caller.scope();
+    let mut docs = Vec::with_capacity(request.docs.len());
+    for message in request.docs {
+        docs.push(sync_doc(state, &scope, &caller.user.unit, message)?);
+    }
+    let (changed, cursor, more) = match scope.cases() {
+        Some(cases) => changed_since(state, cases, request.cursor)?,
+        None => (Vec::new(), request.cursor, false),
+    };
+    Ok(SyncResponse {
+        protocol: PROTOCOL_VERSION,
+        docs,
+        changed,
+        cursor,
+        more,
+    })
+}
+
+/// The ids of the cases in scope written after `cursor` (in write order, at most
+/// [`MAX_CHANGED_PER_RESPONSE`]) and the cursor to send next: the last listed, or, with
+/// nothing listed, the current sequence number. One read transaction, so both agree.
+fn changed_since(
+    state: &AppState,
+    scope: CaseScope<'_>,
+    cursor: Cursor,
+) -> Result<(Vec<CaseId>, Cursor, bool), ApiError> {
+    let after = i64::try_from(cursor.0).unwrap_or(i64::MAX);
+    state.db().read(|conn| {
+        let tx = conn.transaction()?;
+        let mut rows = cases::changed_since(&tx, scope, after, MAX_CHANGED_PER_RESPONSE + 1)?;
+        let more = rows.len() > MAX_CHANGED_PER_RESPONSE;
+        rows.truncate(MAX_CHANGED_PER_RESPONSE);
+        let last = match rows.last() {
+            Some((_, seq)) => *seq,
+            None => meta::current_seq(&tx)?,
+        };
+        tx.commit()?;
+        let cursor = Cursor(u64::try_from(last).unwrap_or(0));
+        Ok((rows.into_iter().map(|(id, _)| id).collect(), cursor, more))
+    })
+}
+
+/// One document of the request. Errors are the server's own (database); everything
+/// wrong with the device's message is a `Rejected` reply.
+fn sync_doc(
+    state: &AppState,
+    scope: &Scope,
+    home_unit: &UnitId,
+    doc_message: DocMessage,
+) -> Result<DocReply, ApiError> {
+    let case_id = doc_message.case_id;
+    let message = match Message::decode(&doc_message.message) {
+        Ok(message) => message,
+        Err(e) => {
+            tracing::info!(%case_id, error = %e, "undecodable sync message");
+            return Ok(rejected(case_id, "同步消息无法解析"));
+        }
+    };
+    if matches!(scope, Scope::Nothing) {
+        return Ok(DocReply::Unavailable { case_id });
+    }
+    if message.changes.is_empty() {
+        answer_without_changes(state, scope, case_id, message)
+    } else {
+        apply_changes(state, scope, home_unit, case_id, message)
+    }
+}
+
+/// A message without changes cannot change the document: answer it from a reader.
+fn answer_without_changes(
+    state: &AppState,
+    scope: &Scope,
+    case_id: CaseId,
+    message: Message,
+) -> Result<DocReply, ApiError> {
+    let stored = state.db().read(|conn| -> rusqlite::Result<_> {
+        match cases::unit_of(conn, case_id)? {
+            Some(unit) if scope.covers(&unit) => cases::load_doc(conn, case_id),
+            _ => Ok(None),
+        }
+    })?;
+    let Some(stored) = stored else {
+        return Ok(DocReply::Unavailable { case_id });
+    };
+    let Some(mut doc) = load_stored(case_id, &stored) else {
+        return Ok(rejected(case_id, "服务器上的案件数据无法读取"));
+    };
+    Ok(match exchange(&mut doc, message) {
+        Ok(outcome) => reply(case_id, outcome.reply),
+        Err(reason) => rejected_because(case_id, reason),
+    })
+}
+
+/// A message with changes: load, merge and store under the writer lock, so two devices
+/// changing one case at once cannot overwrite each other's changes.
+fn apply_changes(
+    state: &AppState,
+    scope: &Scope,
+    home_unit: &UnitId,
+    case_id: CaseId,
+    message: Message,
+) -> Result<DocReply, ApiError> {
+    let now_ms = state.now_ms();
+    state.db().write(|conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (unit, mut doc) = match cases::unit_of(&tx, case_id)? {
+            Some(unit) if !scope.covers(&unit) => return Ok(DocReply::Unavailable { case_id }),
+            Some(unit) => {
+                let bytes = cases::load_doc(&tx, case_id)?.unwrap_or_default();
+                match load_stored(case_id, &bytes) {
+                    Some(doc) => (unit, doc),
+                    None => return Ok(rejected(case_id, "服务器上的案件数据无法读取")),
+                }
+            }
+            // A case the server has not seen: it belongs to the unit of whoever brings
+            // it, whatever the document says.
+            None => (home_unit.clone(), Automerge::new()),
+        };
+        let outcome = match exchange(&mut doc, message) {
+            Ok(outcome) => outcome,
+            Err(reason) => return Ok(rejected_because(case_id, reason)),
+        };
+        if outcome.heads_changed {
+            let ledger = match read_case(&doc) {
+                Ok(case) if case.case_id != case_id.to_string() => {
+                    tracing::info!(%case_id, doc_case_id = %case.case_id, "case id mismatch");
+                    return Ok(rejected(case_id, "文档的案件编号与请求不符"));
+                }
+                Ok(case) => ledger_columns(&case),
+                Err(e) => {
+                    tracing::info!(%case_id, error = %e, "stored a document that is not (yet) a whole case");
+                    LedgerColumns::default()
+                }
+            };
+            let seq = meta::next_seq(&tx)?;
+            cases::save(&tx, case_id, &unit, &doc.save(), seq, &ledger, now_ms)?;
+            tx.commit()?;
+            tracing::debug!(%case_id, seq, "case stored");
+        }
+        Ok(reply(case_id, outcome.reply))
+    })
+}
+
+fn load_stored(case_id: CaseId, bytes: &[u8]) -> Option<Automerge> {
+    match catch_unwind(|| load_document(bytes).map_err(|e| e.to_string())) {
+        Ok(Ok(doc)) => Some(doc),
+        Ok(Err(e)) => {
+            tracing::error!(%case_id, error = %e, "stored document does not load");
+            None
+        }
+        Err(_) => {
+            tracing::error!(%case_id, "loading a stored document panicked");
+            None
+        }
+    }
+}
+
+/// What answering one sync message did.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    /// The message brought changes the document did not have.
+    pub heads_changed: bool,
+    /// The answer, encoded.
+    pub reply: Vec<u8>,
+}
+
+/// The pure core: receives `message` into `doc` with a fresh sync state and generates the
+/// answer. A failure (or a panic inside Automerge on hostile input) is the reason to give
+/// the device; `doc` must then be thrown away.
+pub(crate) fn exchange(doc: &mut Automerge, message: Message) -> Result<Exchange, String> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let before = doc.get_heads();
+        let mut state = State::new();
+        doc.receive_sync_message(&mut state, message)
+            .map_err(|e| e.to_string())?;
+        let heads_changed = doc.get_heads() != before;
+        // A fresh state has never responded, so Automerge always has something to say.
+        let reply = doc
+            .generate_sync_message(&mut state)
+            .ok_or_else(|| "no sync message to send".to_string())?;
+        Ok(Exchange {
+            heads_changed,
+            reply: reply.encode(),
+        })
+    }));
+    outcome.unwrap_or_else(|_| Err("automerge panicked on the message".to_string()))
+}
+
+/// The ledger columns of a case as its document now reads.
+pub(crate) fn ledger_columns(case: &CaseDoc) -> LedgerColumns {
+    let id = case.applicant.id_number.trim().to_ascii_uppercase();
+    let chars: Vec<char> = id.chars().collect();
+    let suffix: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    LedgerColumns {
+        applicant_name: case.applicant.name.trim().to_string(),
+        id_masked: mask_id_text(&id),
+        id_suffix: suffix,
+        member_count: case.household_size(),
+        status: case.status.clone(),
+    }
+}
+
+fn reply(case_id: CaseId, message: Vec<u8>) -> DocReply {
+    DocReply::Message(DocMessage { case_id, message })
+}
+
+fn rejected(case_id: CaseId, reason: &str) -> DocReply {
+    DocReply::Rejected {
+        case_id,
+        reason: reason.to_string(),
+    }
+}
+
+fn rejected_because(case_id: CaseId, detail: String) -> DocReply {
+    tracing::info!(%case_id, %detail, "sync message not accepted");
+    rejected(case_id, "同步消息无法合并到案件中")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::ActorId;
+    use hecha_shared::case::{create_document, ChangeNote, Member};
+
+    fn case(id: CaseId) -> CaseDoc {
+        let mut case = CaseDoc::new_case(id, &UnitId::new("chaoyang").unwrap(), 1_000);
+        case.applicant.name = " 王秀兰 ".into();
+        case.applicant.id_number = "11010519491231002x".into();
+        case.members.insert(
+            "m1".into(),
+            Member {
+                name: "李建国".into(),
+                relation: "spouse".into(),
+                id_number: String::new(),
+                added_at: 1,
+                removed: false,
+            },
+        );
+        case
+    }
+
+    fn note() -> ChangeNote {
+        ChangeNote {
+            action: "create".into(),
+            author: "测试".into(),
+            device: "d".into(),
+        }
+    }
+
+    /// The first message a device sends for a case the server has never seen: all of it.
+    fn push_all(device: &Automerge) -> Message {
+        let mut device = device.clone();
+        let mut device_state = State::new();
+        let empty = Automerge::new()
+            .generate_sync_message(&mut State::new())
+            .unwrap();
+        device
+            .receive_sync_message(&mut device_state, empty)
+            .unwrap();
+        device.generate_sync_message(&mut device_state).unwrap()
+    }
+
+    #[test]
+    fn a_message_with_the_whole_case_fills_an_empty_document() {
+        let id = CaseId::from_random_bytes([3; 16]);
+        let device = create_document(ActorId::from(vec![1u8; 16]), &case(id), &note(), 0).unwrap();
+        let mut server = Automerge::new();
+        let outcome = exchange(&mut server, push_all(&device)).unwrap();
+        assert!(outcome.heads_changed);
+        assert_eq!(server.get_heads(), device.get_heads());
+        let answer = Message::decode(&outcome.reply).unwrap();
+        assert_eq!(answer.heads, device.get_heads());
+
+        // The same message again changes nothing.
+        let again = exchange(&mut server, push_all(&device)).unwrap();
+        assert!(!again.heads_changed);
+    }
+
+    #[test]
+    fn ledger_columns_mask_the_id_and_count_the_household() {
+        let columns = ledger_columns(&case(CaseId::from_random_bytes([4; 16])));
+        assert_eq!(
+            columns,
+            LedgerColumns {
+                applicant_name: "王秀兰".into(),
+                id_masked: "110105********002X".into(),
+                id_suffix: "002X".into(),
+                member_count: 2,
+                status: "applied".into(),
+            }
+        );
+    }
+}

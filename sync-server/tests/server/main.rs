@@ -1,0 +1,9 @@
+//! The server's integration tests: the router driven in-process (`tower::ServiceExt::
+//! oneshot`) and over real HTTP, each test on its own SQLite database in a temp dir.
+
+mod support;
+
+mod auth;
+mod cases;
+mod http;
+mod sync;

@@ -1,0 +1,77 @@
+//! The commands the web view calls (`window.__TAURI__.core.invoke`): one per method of
+//! [`Core`], each only forwarding to it. Parameter names are snake_case in the JSON
+//! arguments (`{ "req": … }`, `{ "search": … }`, `{ "case_id": … }`, `{ "form": … }`).
+//!
+//! Blocking core methods (SQLite) run on the blocking pool so the window never stalls.
+
+use hecha_core::Core;
+use hecha_shared::app_api::{
+    AppError, CaseSummary, CaseView, EnrolRequest, ErrorCode, ResolveRequest, SessionInfo,
+    SyncReport, SyncStatus,
+};
+use hecha_shared::case::CaseForm;
+use hecha_shared::CaseId;
+use tauri::State;
+
+/// Runs a blocking core call off the async runtime's worker threads.
+async fn blocking<T, F>(core: &Core, call: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Core) -> Result<T, AppError> + Send + 'static,
+{
+    let core = core.clone();
+    tauri::async_runtime::spawn_blocking(move || call(&core))
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Storage, format!("后台任务失败：{e}")))?
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn enrol(core: State<'_, Core>, req: EnrolRequest) -> Result<SessionInfo, AppError> {
+    core.enrol(req).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn session(core: State<'_, Core>) -> Result<Option<SessionInfo>, AppError> {
+    blocking(&core, |c| c.session()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn list_cases(
+    core: State<'_, Core>,
+    search: String,
+) -> Result<Vec<CaseSummary>, AppError> {
+    blocking(&core, move |c| c.list_cases(&search)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn get_case(core: State<'_, Core>, case_id: CaseId) -> Result<CaseView, AppError> {
+    blocking(&core, move |c| c.get_case(case_id)).await
+}
+
+/// A saved change wakes the background sync, so it reaches the server as soon as it can.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_case(core: State<'_, Core>, form: CaseForm) -> Result<CaseId, AppError> {
+    let id = blocking(&core, move |c| c.save_case(form)).await?;
+    core.nudge_sync();
+    Ok(id)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn resolve_conflict(
+    core: State<'_, Core>,
+    req: ResolveRequest,
+) -> Result<CaseView, AppError> {
+    let view = blocking(&core, move |c| c.resolve_conflict(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sync_now(core: State<'_, Core>) -> Result<SyncReport, AppError> {
+    core.sync_now().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sync_status(core: State<'_, Core>) -> Result<SyncStatus, AppError> {
+    blocking(&core, |c| c.sync_status()).await
+}

@@ -1,0 +1,8 @@
+//! The `hecha` desktop/tablet binary: starts the Tauri app.
+
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    hecha_app::run();
+}

@@ -1,0 +1,114 @@
+//! The typed bridge to the Tauri shell: one async function per command of the app core.
+//! Nothing else in the UI names a command or touches `window.__TAURI__`.
+//!
+//! Arguments are passed as plain JSON-like objects whose keys are the shell's command
+//! parameter names (snake_case); failures come back as [`AppError`].
+
+use hecha_shared::app_api::{
+    AppError, CaseSummary, CaseView, EnrolRequest, ErrorCode, ResolveRequest, SessionInfo,
+    SyncReport, SyncStatus,
+};
+use hecha_shared::case::CaseForm;
+use hecha_shared::CaseId;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `window.__TAURI__.core.invoke` (present because `app.withGlobalTauri` is on).
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// A failure of the bridge itself (not reported by the core), shown like any other error.
+fn bridge_error(detail: impl std::fmt::Display) -> AppError {
+    AppError::new(ErrorCode::Storage, format!("应用内部错误：{detail}"))
+}
+
+fn describe(value: &JsValue) -> String {
+    value
+        .as_string()
+        .or_else(|| {
+            js_sys::JSON::stringify(value)
+                .ok()
+                .and_then(|s| s.as_string())
+        })
+        .unwrap_or_else(|| "未知错误".to_string())
+}
+
+async fn call<A: Serialize, T: DeserializeOwned>(cmd: &str, args: &A) -> Result<T, AppError> {
+    // Plain objects (not JS `Map`s), as Tauri's JSON deserialiser expects.
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let args = args.serialize(&serializer).map_err(bridge_error)?;
+    match tauri_invoke(cmd, args).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value).map_err(bridge_error),
+        Err(err) => Err(serde_wasm_bindgen::from_value::<AppError>(err.clone())
+            .unwrap_or_else(|_| bridge_error(describe(&err)))),
+    }
+}
+
+#[derive(Serialize)]
+struct NoArgs {}
+
+#[derive(Serialize)]
+struct EnrolArgs<'a> {
+    req: &'a EnrolRequest,
+}
+
+#[derive(Serialize)]
+struct ListArgs<'a> {
+    search: &'a str,
+}
+
+#[derive(Serialize)]
+struct GetArgs {
+    case_id: CaseId,
+}
+
+#[derive(Serialize)]
+struct SaveArgs<'a> {
+    form: &'a CaseForm,
+}
+
+#[derive(Serialize)]
+struct ResolveArgs<'a> {
+    req: &'a ResolveRequest,
+}
+
+/// Connects this device to a server and logs in.
+pub async fn enrol(req: &EnrolRequest) -> Result<SessionInfo, AppError> {
+    call("enrol", &EnrolArgs { req }).await
+}
+
+/// Who is using this device, or `None` before enrolment.
+pub async fn session() -> Result<Option<SessionInfo>, AppError> {
+    call("session", &NoArgs {}).await
+}
+
+/// The device's cases, filtered by applicant name or ID-number suffix.
+pub async fn list_cases(search: &str) -> Result<Vec<CaseSummary>, AppError> {
+    call("list_cases", &ListArgs { search }).await
+}
+
+pub async fn get_case(case_id: CaseId) -> Result<CaseView, AppError> {
+    call("get_case", &GetArgs { case_id }).await
+}
+
+/// Validates and saves; a `Validation` error carries the per-field messages.
+pub async fn save_case(form: &CaseForm) -> Result<CaseId, AppError> {
+    call("save_case", &SaveArgs { form }).await
+}
+
+pub async fn resolve_conflict(req: &ResolveRequest) -> Result<CaseView, AppError> {
+    call("resolve_conflict", &ResolveArgs { req }).await
+}
+
+/// One full sync run with the server.
+pub async fn sync_now() -> Result<SyncReport, AppError> {
+    call("sync_now", &NoArgs {}).await
+}
+
+pub async fn sync_status() -> Result<SyncStatus, AppError> {
+    call("sync_status", &NoArgs {}).await
+}

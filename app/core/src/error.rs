@@ -15,7 +15,7 @@ pub(crate) enum CoreError {
     #[error("local store holds unreadable data: {0}")]
     Corrupt(String),
     #[error("case document: {0}")]
-    Doc(#[from] CaseDocError),
+    Doc(Box<CaseDocError>),
     #[error("the local store lock was poisoned by a panic")]
     Poisoned,
     #[error("this device is not enrolled")]
@@ -43,6 +43,13 @@ pub(crate) enum CoreError {
 }
 
 pub(crate) type CoreResult<T> = Result<T, CoreError>;
+
+impl From<CaseDocError> for CoreError {
+    fn from(e: CaseDocError) -> Self {
+        // Boxed: Automerge's errors are large and this one is rare.
+        CoreError::Doc(Box::new(e))
+    }
+}
 
 /// Shown whenever a sync cannot reach the server: the normal case in the field.
 pub(crate) const MSG_OFFLINE: &str = "无法连接服务器，数据已保存在本机";

@@ -62,7 +62,7 @@ pub(crate) async fn run(inner: &Inner) -> CoreResult<RunResult> {
         if !planner::another_round(run.report.rounds, messages.len(), more) {
             break;
         }
-        if run.report.rounds >= planner::MAX_ROUNDS {
+        if run.report.rounds >= planner::round_limit(run.exchanges.len()) {
             return Err(CoreError::TooManyRounds(run.report.rounds));
         }
         let request = SyncRequest::new(cursor, messages);

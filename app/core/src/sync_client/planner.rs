@@ -5,11 +5,21 @@ use std::collections::BTreeSet;
 
 use automerge::sync::{BloomFilter, Have, State};
 use automerge::ChangeHash;
+use hecha_shared::sync::MAX_DOCS_PER_REQUEST;
 use hecha_shared::CaseId;
 
-/// Most requests in one sync run. A healthy run needs two or three; the cap only stops a
-/// misbehaving exchange from looping for ever.
-pub(crate) const MAX_ROUNDS: u32 = 50;
+/// Rounds a sync run may take beyond what its documents need. A healthy run needs about
+/// two per batch of documents; the cap only stops a misbehaving exchange from looping for
+/// ever.
+pub(crate) const SPARE_ROUNDS: u32 = 50;
+
+/// Most requests a run may make after touching `docs` documents: a few per batch of
+/// [`MAX_DOCS_PER_REQUEST`] (push, check, the odd extra exchange) plus [`SPARE_ROUNDS`],
+/// so a device with many cases is never cut short by a fixed cap.
+pub(crate) fn round_limit(docs: usize) -> u32 {
+    let batches = docs.div_ceil(MAX_DOCS_PER_REQUEST);
+    SPARE_ROUNDS.saturating_add(u32::try_from(batches.saturating_mul(4)).unwrap_or(u32::MAX))
+}
 
 /// A document that may go in the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +146,15 @@ mod tests {
         assert!(!another_round(1, 0, false));
         assert!(another_round(1, 0, true));
         assert!(another_round(3, 2, false));
+    }
+
+    #[test]
+    fn the_round_cap_grows_with_the_documents_of_the_run() {
+        assert_eq!(round_limit(0), SPARE_ROUNDS);
+        assert_eq!(round_limit(1), SPARE_ROUNDS + 4);
+        assert_eq!(round_limit(200), SPARE_ROUNDS + 4);
+        // 10,000 cases: 50 batches, each pushed and checked, still within the cap.
+        assert!(round_limit(10_000) >= 2 * 50 + SPARE_ROUNDS);
     }
 
     #[test]

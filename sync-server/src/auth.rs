@@ -2,11 +2,13 @@
 //! bytes, base64url; only their SHA-256 is stored), the [`Caller`] extractor, and which
 //! cases a caller may see.
 
+use std::str::FromStr;
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use automerge::ActorId;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -77,6 +79,9 @@ pub(crate) fn token_hash(token: &str) -> Option<[u8; 32]> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub device_id: DeviceId,
+    /// The Automerge actor registered at the device's login: the only author whose new
+    /// changes the server accepts from this device.
+    pub actor: ActorId,
     pub user: UserInfo,
 }
 
@@ -152,8 +157,12 @@ impl FromRequestParts<AppState> for Caller {
         if owner.revoked {
             return Err(ApiError::DeviceRevoked);
         }
+        let actor = ActorId::from_str(&owner.actor_id).map_err(|_| {
+            ApiError::internal(format!("device {} has a bad actor id", owner.device_id))
+        })?;
         Ok(Caller {
             device_id: owner.device_id,
+            actor,
             user: owner.user,
         })
     }

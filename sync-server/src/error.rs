@@ -24,6 +24,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The actor id a login presents is registered to another user's device.
+    #[error("actor id already registered to another user")]
+    ActorInUse,
     #[error("malformed sync body: {0}")]
     MalformedSync(String),
     #[error("unsupported sync protocol {found}")]
@@ -54,6 +57,7 @@ impl ApiError {
             | ApiError::MalformedSync(_)
             | ApiError::UnsupportedProtocol { .. }
             | ApiError::TooManyDocs { .. } => StatusCode::BAD_REQUEST,
+            ApiError::ActorInUse => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -69,6 +73,7 @@ impl ApiError {
             ApiError::DeviceRevoked => "device_revoked",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::ActorInUse => "actor_in_use",
             ApiError::MalformedSync(_) => "malformed_sync",
             ApiError::UnsupportedProtocol { .. } => "unsupported_protocol",
             ApiError::TooManyDocs { .. } => "too_many_docs",
@@ -87,6 +92,9 @@ impl ApiError {
             ApiError::DeviceRevoked => "此设备已被停用，请联系系统管理员".into(),
             ApiError::Forbidden(_) => "当前账号无权访问此内容".into(),
             ApiError::BadRequest(why) => format!("请求有误：{why}"),
+            ApiError::ActorInUse => {
+                "此设备的数据标识已登记在其他账号名下，不能用它登录本账号；请联系系统管理员".into()
+            }
             ApiError::MalformedSync(_) => "同步数据不完整或格式错误".into(),
             ApiError::UnsupportedProtocol { found } => format!(
                 "同步协议版本{found}不受支持（服务器为{}），请更新应用",

@@ -36,10 +36,19 @@ fn note() -> ChangeNote {
     }
 }
 
+/// The actor a test device of `username` writes with (one per user).
+fn actor_of(username: &str) -> ActorId {
+    let mut bytes = [0u8; 16];
+    for (i, b) in username.bytes().enumerate() {
+        bytes[i % 16] ^= b;
+    }
+    ActorId::from(bytes)
+}
+
 async fn login(state: &AppState, username: &str) -> LoginResponse {
     let body = serde_json::json!({
         "username": username, "password": PASSWORD,
-        "device_name": "test", "actor_id": "0102030405060708",
+        "device_name": "test", "actor_id": actor_of(username).to_hex_string(),
     });
     let response = app(state.clone())
         .oneshot(
@@ -77,6 +86,7 @@ async fn store(cases: usize, writes: usize) -> Store {
     let bureau = login(&state, "bureau-staff").await;
     let caller = Caller {
         device_id: verifier.device_id,
+        actor: actor_of("chaoyang-v1"),
         user: verifier.user.clone(),
     };
     let unit = UnitId::new("chaoyang").unwrap();
@@ -85,7 +95,7 @@ async fn store(cases: usize, writes: usize) -> Store {
             let id = CaseId::new_random();
             let mut case = CaseDoc::new_case(id, &unit, 0);
             case.applicant.name = format!("住户{n}");
-            let doc = create_document(ActorId::random(), &case, &note(), 0).unwrap();
+            let doc = create_document(caller.actor.clone(), &case, &note(), 0).unwrap();
             (id, doc, Vec::new())
         })
         .collect();

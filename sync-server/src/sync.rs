@@ -6,11 +6,20 @@
 //! The server keeps no per-device sync state: every message is answered from a fresh
 //! `automerge::sync::State`, which works because each message carries the sender's heads
 //! and a summary of what it has.
+//!
+//! Provenance: a device may bring only changes written with its own registered actor.
+//! Devices talk only to the server, so any change of another actor that a device could
+//! hold came from the server, which has it already; a message that would add a change
+//! of another actor is rejected whole and nothing is written. The check looks at the
+//! changes that actually entered the document after the merge (whatever chunk format
+//! the message used: single changes, concatenated changes or a compressed document),
+//! and changes whose dependencies are missing (orphans) are never stored, so no
+//! unchecked change can be applied later.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::sync::{Message, State, SyncDoc};
-use automerge::Automerge;
+use automerge::{ActorId, Automerge, SaveOptions};
 use hecha_shared::case::{load_document, read_case, CaseDoc};
 use hecha_shared::id_number::mask_id_text;
 use hecha_shared::sync::{
@@ -35,7 +44,7 @@ pub(crate) fn run(
     let scope = caller.scope();
     let mut docs = Vec::with_capacity(request.docs.len());
     for message in request.docs {
-        docs.push(sync_doc(state, &scope, &caller.user.unit, message)?);
+        docs.push(sync_doc(state, caller, &scope, message)?);
     }
     let (changed, cursor, more) = match scope.cases() {
         Some(cases) => changed_since(state, cases, request.cursor)?,
@@ -78,8 +87,8 @@ fn changed_since(
 /// wrong with the device's message is a `Rejected` reply.
 fn sync_doc(
     state: &AppState,
+    caller: &Caller,
     scope: &Scope,
-    home_unit: &UnitId,
     doc_message: DocMessage,
 ) -> Result<DocReply, ApiError> {
     let case_id = doc_message.case_id;
@@ -94,15 +103,16 @@ fn sync_doc(
         return Ok(DocReply::Unavailable { case_id });
     }
     if message.changes.is_empty() {
-        answer_without_changes(state, scope, case_id, message)
+        answer_without_changes(state, caller, scope, case_id, message)
     } else {
-        apply_changes(state, scope, home_unit, case_id, message)
+        apply_changes(state, caller, scope, case_id, message)
     }
 }
 
 /// A message without changes cannot change the document: answer it from a reader.
 fn answer_without_changes(
     state: &AppState,
+    caller: &Caller,
     scope: &Scope,
     case_id: CaseId,
     message: Message,
@@ -119,9 +129,9 @@ fn answer_without_changes(
     let Some(mut doc) = load_stored(case_id, &stored) else {
         return Ok(rejected(case_id, "服务器上的案件数据无法读取"));
     };
-    Ok(match exchange(&mut doc, message) {
+    Ok(match exchange(&mut doc, message, &caller.actor) {
         Ok(outcome) => reply(case_id, outcome.reply),
-        Err(reason) => rejected_because(case_id, reason),
+        Err(refusal) => refused(case_id, caller, refusal),
     })
 }
 
@@ -129,11 +139,12 @@ fn answer_without_changes(
 /// changing one case at once cannot overwrite each other's changes.
 fn apply_changes(
     state: &AppState,
+    caller: &Caller,
     scope: &Scope,
-    home_unit: &UnitId,
     case_id: CaseId,
     message: Message,
 ) -> Result<DocReply, ApiError> {
+    let home_unit: &UnitId = &caller.user.unit;
     let now_ms = state.now_ms();
     state.db().write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -150,9 +161,10 @@ fn apply_changes(
             // it, whatever the document says.
             None => (home_unit.clone(), Automerge::new()),
         };
-        let outcome = match exchange(&mut doc, message) {
+        let outcome = match exchange(&mut doc, message, &caller.actor) {
             Ok(outcome) => outcome,
-            Err(reason) => return Ok(rejected_because(case_id, reason)),
+            // Returning drops the transaction: nothing of this message is written.
+            Err(refusal) => return Ok(refused(case_id, caller, refusal)),
         };
         if outcome.heads_changed {
             let ledger = match read_case(&doc) {
@@ -167,7 +179,11 @@ fn apply_changes(
                 }
             };
             let seq = meta::next_seq(&tx)?;
-            cases::save(&tx, case_id, &unit, &doc.save(), seq, &ledger, now_ms)?;
+            let bytes = doc.save_with_options(SaveOptions {
+                retain_orphans: false,
+                ..SaveOptions::default()
+            });
+            cases::save(&tx, case_id, &unit, &bytes, seq, &ledger, now_ms)?;
             tx.commit()?;
             tracing::debug!(%case_id, seq, "case stored");
         }
@@ -198,26 +214,50 @@ pub(crate) struct Exchange {
     pub reply: Vec<u8>,
 }
 
-/// The pure core: receives `message` into `doc` with a fresh sync state and generates the
-/// answer. A failure (or a panic inside Automerge on hostile input) is the reason to give
-/// the device; `doc` must then be thrown away.
-pub(crate) fn exchange(doc: &mut Automerge, message: Message) -> Result<Exchange, String> {
+/// Why a message was not taken into a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// It brought a change the server did not have, written by another actor (hex).
+    ForeignActor(String),
+    /// Automerge could not take it in (the detail is for the log).
+    Unmergeable(String),
+}
+
+/// The pure core: receives `message` into `doc` with a fresh sync state, checks that
+/// every change it added was written by `author`, and generates the answer. On a refusal
+/// (or a panic inside Automerge on hostile input) `doc` must be thrown away.
+pub(crate) fn exchange(
+    doc: &mut Automerge,
+    message: Message,
+    author: &ActorId,
+) -> Result<Exchange, Refusal> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let before = doc.get_heads();
         let mut state = State::new();
         doc.receive_sync_message(&mut state, message)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Refusal::Unmergeable(e.to_string()))?;
         let heads_changed = doc.get_heads() != before;
+        if heads_changed {
+            // The changes not among the ancestors of the old heads: exactly the new ones.
+            let added = doc.get_changes_meta(&before);
+            if let Some(foreign) = added.iter().find(|c| c.actor.as_ref() != author) {
+                return Err(Refusal::ForeignActor(foreign.actor.to_hex_string()));
+            }
+        }
         // A fresh state has never responded, so Automerge always has something to say.
         let reply = doc
             .generate_sync_message(&mut state)
-            .ok_or_else(|| "no sync message to send".to_string())?;
+            .ok_or_else(|| Refusal::Unmergeable("no sync message to send".to_string()))?;
         Ok(Exchange {
             heads_changed,
             reply: reply.encode(),
         })
     }));
-    outcome.unwrap_or_else(|_| Err("automerge panicked on the message".to_string()))
+    outcome.unwrap_or_else(|_| {
+        Err(Refusal::Unmergeable(
+            "automerge panicked on the message".to_string(),
+        ))
+    })
 }
 
 /// The ledger columns of a case as its document now reads.
@@ -245,9 +285,26 @@ fn rejected(case_id: CaseId, reason: &str) -> DocReply {
     }
 }
 
-fn rejected_because(case_id: CaseId, detail: String) -> DocReply {
-    tracing::info!(%case_id, %detail, "sync message not accepted");
-    rejected(case_id, "同步消息无法合并到案件中")
+fn refused(case_id: CaseId, caller: &Caller, refusal: Refusal) -> DocReply {
+    match refusal {
+        Refusal::ForeignActor(actor) => {
+            tracing::warn!(
+                %case_id,
+                device_id = %caller.device_id,
+                registered_actor = %caller.actor,
+                foreign_actor = %actor,
+                "sync message carries a change of another actor: rejected"
+            );
+            rejected(
+                case_id,
+                "同步消息含有不是本设备写入的修改，已拒收（修改来源与本设备登记的标识不符）",
+            )
+        }
+        Refusal::Unmergeable(detail) => {
+            tracing::info!(%case_id, %detail, "sync message not accepted");
+            rejected(case_id, "同步消息无法合并到案件中")
+        }
+    }
 }
 
 #[cfg(test)]
@@ -299,15 +356,42 @@ mod tests {
         let id = CaseId::from_random_bytes([3; 16]);
         let device = create_document(ActorId::from(vec![1u8; 16]), &case(id), &note(), 0).unwrap();
         let mut server = Automerge::new();
-        let outcome = exchange(&mut server, push_all(&device)).unwrap();
+        let author = ActorId::from(vec![1u8; 16]);
+        let outcome = exchange(&mut server, push_all(&device), &author).unwrap();
         assert!(outcome.heads_changed);
         assert_eq!(server.get_heads(), device.get_heads());
         let answer = Message::decode(&outcome.reply).unwrap();
         assert_eq!(answer.heads, device.get_heads());
 
         // The same message again changes nothing.
-        let again = exchange(&mut server, push_all(&device)).unwrap();
+        let again = exchange(&mut server, push_all(&device), &author).unwrap();
         assert!(!again.heads_changed);
+    }
+
+    #[test]
+    fn only_new_changes_of_another_actor_are_refused() {
+        let id = CaseId::from_random_bytes([5; 16]);
+        let a = ActorId::from(vec![0xaa; 16]);
+        let b = ActorId::from(vec![0xbb; 16]);
+        let by_a = create_document(a.clone(), &case(id), &note(), 0).unwrap();
+
+        // B cannot bring A's change to a server that lacks it; the document is untouched.
+        let mut server = Automerge::new();
+        assert_eq!(
+            exchange(&mut server, push_all(&by_a), &b).unwrap_err(),
+            Refusal::ForeignActor(a.to_hex_string())
+        );
+
+        // Once the server has it, B may send it back along with B's own change.
+        let mut server = Automerge::new();
+        exchange(&mut server, push_all(&by_a), &a).unwrap();
+        let mut on_b = by_a.fork().with_actor(b.clone());
+        let mut edited = read_case(&on_b).unwrap();
+        edited.applicant.phone = "13800000000".into();
+        hecha_shared::case::write_case(&mut on_b, &edited, &note(), 1).unwrap();
+        let outcome = exchange(&mut server, push_all(&on_b), &b).unwrap();
+        assert!(outcome.heads_changed);
+        assert_eq!(server.get_heads(), on_b.get_heads());
     }
 
     #[test]

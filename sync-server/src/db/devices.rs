@@ -20,6 +20,12 @@ CREATE TABLE devices (
 CREATE INDEX devices_user ON devices(user_id);
 ";
 
+/// Schema 2: actor ids are looked up at every login (one actor belongs to one user) and
+/// when a case's history is attributed.
+pub(crate) const MIGRATION_2: &str = "
+CREATE INDEX devices_actor ON devices(actor_id, created_at_ms);
+";
+
 /// A device as the administration commands list it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRecord {
@@ -46,6 +52,8 @@ pub(crate) struct NewDevice<'a> {
 /// The device a token belongs to, with its user.
 pub(crate) struct TokenOwner {
     pub device_id: DeviceId,
+    /// The actor id (hex) registered at the device's login.
+    pub actor_id: String,
     pub revoked: bool,
     pub user: UserInfo,
 }
@@ -71,7 +79,7 @@ pub(crate) fn find_by_token_hash(
     token_hash: &[u8; 32],
 ) -> rusqlite::Result<Option<TokenOwner>> {
     conn.query_row(
-        "SELECT d.device_id, d.revoked_at_ms,
+        "SELECT d.device_id, d.actor_id, d.revoked_at_ms,
                 u.user_id, u.username, u.display_name, u.role, u.unit, n.name
          FROM devices d
          JOIN users u ON u.user_id = d.user_id
@@ -81,12 +89,27 @@ pub(crate) fn find_by_token_hash(
         |r| {
             Ok(TokenOwner {
                 device_id: parse_col(r, 0)?,
-                revoked: r.get::<_, Option<i64>>(1)?.is_some(),
-                user: info_from_row(r, 2)?,
+                actor_id: r.get(1)?,
+                revoked: r.get::<_, Option<i64>>(2)?.is_some(),
+                user: info_from_row(r, 3)?,
             })
         },
     )
     .optional()
+}
+
+/// Whether a device of a user other than `user` was ever enrolled with `actor_id`
+/// (revoked devices count: their changes stay in the documents under that actor).
+pub(crate) fn actor_taken_by_other_user(
+    conn: &Connection,
+    actor_id: &str,
+    user: UserId,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE actor_id = ?1 AND user_id <> ?2)",
+        params![actor_id, user.to_string()],
+        |r| r.get(0),
+    )
 }
 
 /// Marks the device revoked. False if it does not exist or was revoked already.

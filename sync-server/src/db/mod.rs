@@ -21,13 +21,16 @@ use rusqlite::Connection;
 use crate::ServerError;
 
 /// Each entry is one schema version: the statements that bring version `i` to `i + 1`.
-const MIGRATIONS: &[&[&str]] = &[&[
-    units::MIGRATION_1,
-    users::MIGRATION_1,
-    devices::MIGRATION_1,
-    meta::MIGRATION_1,
-    cases::MIGRATION_1,
-]];
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        units::MIGRATION_1,
+        users::MIGRATION_1,
+        devices::MIGRATION_1,
+        meta::MIGRATION_1,
+        cases::MIGRATION_1,
+    ],
+    &[devices::MIGRATION_2],
+];
 
 /// Most idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;

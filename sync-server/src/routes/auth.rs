@@ -13,8 +13,9 @@ use crate::AppState;
 
 /// Longest device name kept (characters).
 const MAX_DEVICE_NAME: usize = 100;
-/// Longest Automerge actor id accepted (hex digits).
-const MAX_ACTOR_HEX: usize = 128;
+/// An actor id is 16 bytes written as 32 hex digits (what the app generates and
+/// `ActorId::to_hex_string` writes).
+const ACTOR_HEX_LEN: usize = 32;
 /// Longest password looked at (bytes); longer ones cannot be ours.
 const MAX_PASSWORD: usize = 1024;
 
@@ -46,6 +47,10 @@ pub(crate) async fn login(
             let now_ms = state.now_ms();
             let user = state.db().write(|conn| -> Result<_, ApiError> {
                 let tx = conn.transaction()?;
+                // One actor, one person: otherwise a change could not be attributed.
+                if devices::actor_taken_by_other_user(&tx, &actor_id, login.user_id)? {
+                    return Err(ApiError::ActorInUse);
+                }
                 devices::insert(
                     &tx,
                     &devices::NewDevice {
@@ -93,16 +98,13 @@ fn device_name(raw: &str) -> Result<String, ApiError> {
 
 fn actor_id(raw: &str) -> Result<String, ApiError> {
     let hex = raw.trim().to_ascii_lowercase();
-    let ok = !hex.is_empty()
-        && hex.len() <= MAX_ACTOR_HEX
-        && hex.len().is_multiple_of(2)
-        && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    let ok = hex.len() == ACTOR_HEX_LEN && hex.bytes().all(|b| b.is_ascii_hexdigit());
     if ok {
         Ok(hex)
     } else {
-        Err(ApiError::BadRequest(
-            "actor_id 应为十六进制编码的 Automerge 参与者标识".to_string(),
-        ))
+        Err(ApiError::BadRequest(format!(
+            "actor_id 应为{ACTOR_HEX_LEN}位十六进制数字（16字节的 Automerge 参与者标识）"
+        )))
     }
 }
 
@@ -115,8 +117,18 @@ mod tests {
         assert_eq!(device_name("  小米手机 ").unwrap(), "小米手机");
         assert_eq!(device_name("").unwrap(), "未命名设备");
         assert!(device_name(&"机".repeat(101)).is_err());
-        assert_eq!(actor_id("ABcd01").unwrap(), "abcd01");
-        for bad in ["", "abc", "zz", &"a".repeat(130)] {
+        assert_eq!(
+            actor_id(" 0123456789ABCDEF0123456789abcdef ").unwrap(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        for bad in [
+            "",
+            "abcd01",
+            "zz",
+            &"a".repeat(30),
+            &"a".repeat(34),
+            &"g".repeat(32),
+        ] {
             assert!(actor_id(bad).is_err(), "{bad}");
         }
     }

@@ -44,7 +44,7 @@ async fn a_device_logs_in_syncs_and_queries_over_http_then_the_server_stops_clea
             username: "jinlin-v1".into(),
             password: "wrong".into(),
             device_name: "平板".into(),
-            actor_id: "00ff".into(),
+            actor_id: "00ff".repeat(8),
         })
         .send()
         .await

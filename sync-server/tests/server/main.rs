@@ -6,4 +6,5 @@ mod support;
 mod auth;
 mod cases;
 mod http;
+mod provenance;
 mod sync;

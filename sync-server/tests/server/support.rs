@@ -76,11 +76,25 @@ impl TestServer {
     }
 
     pub async fn login_raw(&self, username: &str, password: &str) -> (StatusCode, Vec<u8>) {
+        self.login_with_actor(
+            username,
+            password,
+            &hex::encode(actor_for(username).to_bytes()),
+        )
+        .await
+    }
+
+    pub async fn login_with_actor(
+        &self,
+        username: &str,
+        password: &str,
+        actor_id: &str,
+    ) -> (StatusCode, Vec<u8>) {
         let body = serde_json::to_vec(&LoginRequest {
             username: username.into(),
             password: password.into(),
             device_name: format!("{username} 的手机"),
-            actor_id: hex::encode(actor_for(username).to_bytes()),
+            actor_id: actor_id.into(),
         })
         .unwrap();
         self.send(
@@ -148,6 +162,32 @@ impl TestServer {
             dirty: BTreeSet::new(),
             cursor: Cursor(0),
         }
+    }
+}
+
+/// The message a device sends for a document as if the server had nothing of it: every
+/// change of `doc`.
+pub fn push_all(doc: &Automerge) -> Vec<u8> {
+    let mut state = State::new();
+    let nothing = Automerge::new()
+        .generate_sync_message(&mut State::new())
+        .unwrap();
+    let mut scratch = doc.clone();
+    scratch.receive_sync_message(&mut state, nothing).unwrap();
+    scratch.generate_sync_message(&mut state).unwrap().encode()
+}
+
+impl TestServer {
+    /// Sends one document's message alone and returns the server's reply to it.
+    pub async fn sync_one(&self, token: &str, case_id: CaseId, message: Vec<u8>) -> DocReply {
+        let response = self
+            .sync(
+                token,
+                &SyncRequest::new(Cursor(0), vec![DocMessage { case_id, message }]),
+            )
+            .await;
+        assert_eq!(response.docs.len(), 1);
+        response.docs.into_iter().next().unwrap()
     }
 }
 

@@ -239,9 +239,10 @@ async fn nothing_written(server: &TestServer, token: &str) {
     assert_eq!(response.cursor, Cursor(0), "the change sequence moved");
 }
 
+/// A request pushing a whole new case written by chaoyang-v1's actor.
 fn push_request(id: CaseId, unit: &str) -> SyncRequest {
     let doc = create_document(
-        actor_for("x"),
+        actor_for("chaoyang-v1"),
         &sample_case(id, unit, "周八", ID, 1),
         &note("create"),
         1,

@@ -107,6 +107,53 @@ pub struct CaseList {
     pub total: u64,
 }
 
+/// One change of a case's history (`GET /api/v1/cases/{id}/history`), attributed through
+/// the server's device register: the change's Automerge actor is the actor a device
+/// registered at login, and that device belongs to one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseChange {
+    /// The Automerge change hash (hex).
+    pub hash: String,
+    /// The Automerge actor id (hex) that wrote the change.
+    pub actor: String,
+    /// The actor's sequence number of this change (1, 2, ...).
+    pub seq: u64,
+    /// Hashes (hex) of the changes this one builds on.
+    pub deps: Vec<String>,
+    /// The first device enrolled with this actor; `None` if no device registered it.
+    pub device_id: Option<DeviceId>,
+    pub device_name: Option<String>,
+    pub user_id: Option<UserId>,
+    pub username: Option<String>,
+    /// The person's name as the server knows it (not as the device claimed).
+    pub display_name: Option<String>,
+    /// When the device says it made the change (its own clock, second precision), ms.
+    pub at_ms: i64,
+    /// The `action` of the change's commit message (`ChangeNote`), e.g. `create`, `save`;
+    /// empty when the message is not a `ChangeNote`.
+    pub action: String,
+}
+
+/// `GET /api/v1/cases/{id}/history`: every change, oldest first (causal order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseHistory {
+    pub case_id: CaseId,
+    pub changes: Vec<CaseChange>,
+}
+
+/// `GET /api/v1/cases/{id}/document`: the whole case document as JSON, as any Automerge
+/// implementation would read it (concurrent values: the deterministic winner). Not
+/// masked: reading it is written to the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseDocument {
+    pub case_id: CaseId,
+    pub unit: UnitId,
+    pub unit_name: String,
+    /// The document's heads (hex change hashes).
+    pub heads: Vec<String>,
+    pub document: serde_json::Value,
+}
+
 /// The body of every error response: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

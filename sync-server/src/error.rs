@@ -39,6 +39,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("no such route")]
     NotFound,
+    /// A case that does not exist or is outside the caller's scope: one answer for both.
+    #[error("case unavailable")]
+    Unavailable,
     /// Anything the client cannot act on; the detail goes only to the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -60,7 +63,7 @@ impl ApiError {
             ApiError::ActorInUse => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::Unavailable => StatusCode::NOT_FOUND,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +83,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::NotFound => "not_found",
+            ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -109,6 +113,7 @@ impl ApiError {
             ),
             ApiError::PayloadTooLarge => "请求数据过大，请分批同步".into(),
             ApiError::NotFound => "请求的地址不存在".into(),
+            ApiError::Unavailable => "案件不存在或不在您的查看范围内".into(),
             ApiError::Internal(_) => "服务器内部错误，请稍后重试".into(),
         }
     }

@@ -6,6 +6,7 @@
 //! listener until a shutdown future completes.
 
 pub mod auth;
+mod case_read;
 mod db;
 pub mod demo;
 mod error;

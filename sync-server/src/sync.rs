@@ -191,7 +191,7 @@ fn apply_changes(
     })
 }
 
-fn load_stored(case_id: CaseId, bytes: &[u8]) -> Option<Automerge> {
+pub(crate) fn load_stored(case_id: CaseId, bytes: &[u8]) -> Option<Automerge> {
     match catch_unwind(|| load_document(bytes).map_err(|e| e.to_string())) {
         Ok(Ok(doc)) => Some(doc),
         Ok(Err(e)) => {

@@ -60,6 +60,20 @@ pub(crate) fn unit_of(conn: &Connection, case_id: CaseId) -> rusqlite::Result<Op
     .optional()
 }
 
+/// A case's unit, the unit's name and the document bytes (one read).
+pub(crate) fn load_with_unit(
+    conn: &Connection,
+    case_id: CaseId,
+) -> rusqlite::Result<Option<(UnitId, String, Vec<u8>)>> {
+    conn.query_row(
+        "SELECT c.unit, n.name, c.doc FROM cases c JOIN units n ON n.code = c.unit
+         WHERE c.case_id = ?1",
+        [case_id.to_string()],
+        |r| Ok((parse_col(r, 0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+}
+
 /// The bytes of a case's document.
 pub(crate) fn load_doc(conn: &Connection, case_id: CaseId) -> rusqlite::Result<Option<Vec<u8>>> {
     conn.query_row(

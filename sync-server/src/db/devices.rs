@@ -112,6 +112,39 @@ pub(crate) fn actor_taken_by_other_user(
     )
 }
 
+/// Who wrote with an actor: the first device enrolled with it and that device's user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActorOwner {
+    pub device_id: DeviceId,
+    pub device_name: String,
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+}
+
+pub(crate) fn owner_of_actor(
+    conn: &Connection,
+    actor_id: &str,
+) -> rusqlite::Result<Option<ActorOwner>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.device_id, d.device_name, u.user_id, u.username, u.display_name
+         FROM devices d JOIN users u ON u.user_id = d.user_id
+         WHERE d.actor_id = ?1
+         ORDER BY d.created_at_ms, d.device_id
+         LIMIT 1",
+    )?;
+    stmt.query_row([actor_id], |r| {
+        Ok(ActorOwner {
+            device_id: parse_col(r, 0)?,
+            device_name: r.get(1)?,
+            user_id: parse_col(r, 2)?,
+            username: r.get(3)?,
+            display_name: r.get(4)?,
+        })
+    })
+    .optional()
+}
+
 /// Marks the device revoked. False if it does not exist or was revoked already.
 pub(crate) fn revoke(conn: &Connection, device: DeviceId, now_ms: i64) -> rusqlite::Result<bool> {
     let n = conn.execute(

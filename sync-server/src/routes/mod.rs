@@ -1,7 +1,9 @@
 //! The HTTP routes (all under `/api/v1`), each a thin handler over the modules below it:
-//! `GET health`, `POST login`, `GET me`, `POST sync` (postcard), `GET cases`.
+//! `GET health`, `POST login`, `GET me`, `POST sync` (postcard), `GET cases`, and one
+//! case's `history`, `document` and `document.automerge`.
 
 mod auth;
+mod case_read;
 mod cases;
 mod health;
 mod sync;
@@ -25,6 +27,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/me", get(auth::me))
         .route("/api/v1/sync", post(sync::sync).layer(sync_limit))
         .route("/api/v1/cases", get(cases::list))
+        .route("/api/v1/cases/{id}/history", get(case_read::history))
+        .route("/api/v1/cases/{id}/document", get(case_read::document))
+        .route(
+            "/api/v1/cases/{id}/document.automerge",
+            get(case_read::document_raw),
+        )
         .fallback(not_found)
         .layer(json_limit)
         .layer(

@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod case_read;
 mod cases;
 mod http;
 mod provenance;

@@ -405,3 +405,37 @@ async fn the_background_loop_syncs_when_nudged() {
     assert_eq!(server.cases("baijigou-v1", "").await.total, 1);
     handle.abort();
 }
+
+/// Another account taking over a device finds none of the previous account's cases there
+/// (they were synced first), and gets its own unit's cases instead.
+#[tokio::test]
+async fn another_account_on_the_device_sees_only_its_own_units_cases() {
+    let server = TestServer::start();
+    let other = TestDevice::new();
+    other.enrol(&server.url(), "qingshan-v1").await;
+    other
+        .core
+        .save_case(household("青山住户", 700, &[]))
+        .unwrap();
+    sync_ok(&other.core).await;
+
+    let a = TestDevice::new();
+    a.enrol(&server.url(), "changcheng-v1").await;
+    a.core.save_case(household("长城住户", 701, &[])).unwrap();
+    sync_ok(&a.core).await;
+    // Logging in again as the same account keeps everything.
+    a.enrol(&server.url(), "changcheng-v1").await;
+    assert_eq!(a.core.list_cases("").unwrap().len(), 1);
+
+    a.enrol(&server.url(), "qingshan-v1").await;
+    assert!(a.core.list_cases("").unwrap().is_empty());
+    sync_ok(&a.core).await;
+    let names: Vec<_> = a
+        .core
+        .list_cases("")
+        .unwrap()
+        .into_iter()
+        .map(|c| c.applicant_name)
+        .collect();
+    assert_eq!(names, ["青山住户"]);
+}

@@ -15,7 +15,7 @@ use hecha_shared::{CaseId, MemberId};
 use crate::docs;
 use crate::error::{CoreError, CoreResult};
 use crate::store::session::{self, SessionRow};
-use crate::store::{cases, Store};
+use crate::store::{cases, device, Store};
 use crate::sync_client::{self, http};
 use crate::Inner;
 
@@ -65,7 +65,25 @@ pub(crate) async fn enrol(inner: &Inner, req: EnrolRequest) -> CoreResult<Sessio
     if !errors.is_empty() {
         return Err(CoreError::Validation(errors));
     }
-    let actor_hex = inner.actor.to_hex_string();
+    // Another account (or server) may take over this device only once everything captured
+    // here is on the server. Its cases are then removed from the device (least privilege)
+    // and it writes with a new actor id (the server attributes each actor to one person).
+    let switching = inner.with_store(|s| {
+        let Some(old) = session::get(s.conn())? else {
+            return Ok(false);
+        };
+        let switching = old.server_url != server_url || old.username != req.username.trim();
+        if switching {
+            refuse_switch_with_unsynced(s)?;
+        }
+        Ok(switching)
+    })?;
+    let actor = if switching {
+        ActorId::from(rand::random::<[u8; 16]>())
+    } else {
+        inner.actor()?
+    };
+    let actor_hex = actor.to_hex_string();
     let login = LoginRequest {
         username: req.username.trim().to_string(),
         password: req.password,
@@ -92,13 +110,38 @@ pub(crate) async fn enrol(inner: &Inner, req: EnrolRequest) -> CoreResult<Sessio
         last_state: None,
         last_error: None,
     };
+    let now_ms = inner.clock.now_ms();
     inner.with_store(|s| {
+        if switching {
+            // Checked again: a case may have been saved while we were logging in.
+            refuse_switch_with_unsynced(s)?;
+        }
         let tx = s.transaction()?;
+        if switching {
+            cases::delete_all(&tx)?;
+            device::replace(&tx, &actor, now_ms)?;
+        }
         session::enrol(&tx, &row)?;
         tx.commit()?;
         Ok(())
     })?;
+    if switching {
+        inner.set_actor(actor)?;
+    }
     Ok(row.info())
+}
+
+fn refuse_switch_with_unsynced(store: &Store) -> CoreResult<()> {
+    let unsynced = cases::unsynced_count(store.conn())?;
+    if unsynced == 0 {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::default();
+    errors.0.insert(
+        "username".into(),
+        format!("本机还有{unsynced}个未同步的个案，请先用原账号同步后再更换账号"),
+    );
+    Err(CoreError::Validation(errors))
 }
 
 pub(crate) fn session(store: &Store) -> CoreResult<Option<SessionInfo>> {

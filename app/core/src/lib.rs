@@ -14,7 +14,7 @@ mod sync_client;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use automerge::ActorId;
@@ -61,8 +61,9 @@ pub struct Core {
 pub(crate) struct Inner {
     store: Mutex<Store>,
     pub(crate) clock: Arc<dyn Clock>,
-    /// The Automerge actor every local change is written with.
-    pub(crate) actor: ActorId,
+    /// The Automerge actor every local change is written with (renewed only when another
+    /// account takes the device over: the server attributes each actor to one person).
+    actor: RwLock<ActorId>,
     pub(crate) http: reqwest::Client,
     /// One sync run at a time.
     pub(crate) sync_gate: tokio::sync::Mutex<()>,
@@ -79,6 +80,17 @@ impl Inner {
     ) -> CoreResult<T> {
         let mut store = self.store.lock().map_err(|_| CoreError::Poisoned)?;
         f(&mut store)
+    }
+
+    /// The device's current actor id.
+    pub(crate) fn actor(&self) -> CoreResult<ActorId> {
+        Ok(self.actor.read().map_err(|_| CoreError::Poisoned)?.clone())
+    }
+
+    /// Switches to a new actor id (already stored by the caller).
+    pub(crate) fn set_actor(&self, actor: ActorId) -> CoreResult<()> {
+        *self.actor.write().map_err(|_| CoreError::Poisoned)? = actor;
+        Ok(())
     }
 }
 
@@ -106,7 +118,7 @@ impl Core {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 clock,
-                actor,
+                actor: RwLock::new(actor),
                 http: sync_client::http::client()?,
                 sync_gate: tokio::sync::Mutex::new(()),
                 syncing: AtomicBool::new(false),
@@ -135,22 +147,22 @@ impl Core {
     }
 
     pub fn get_case(&self, id: CaseId) -> Result<CaseView, AppError> {
-        let actor = &self.inner.actor;
-        self.read(|s| actions::get_case(s, actor, id))
+        let actor = self.inner.actor()?;
+        self.read(|s| actions::get_case(s, &actor, id))
     }
 
     /// Validates (Err code Validation with per-field errors, nothing written), then one
     /// Automerge commit + dirty flag in one SQLite transaction. Returns the case id.
     pub fn save_case(&self, form: CaseForm) -> Result<CaseId, AppError> {
         let now = self.inner.clock.now_ms();
-        let actor = &self.inner.actor;
-        self.read(|s| actions::save_case(s, actor, now, form))
+        let actor = self.inner.actor()?;
+        self.read(|s| actions::save_case(s, &actor, now, form))
     }
 
     pub fn resolve_conflict(&self, req: ResolveRequest) -> Result<CaseView, AppError> {
         let now = self.inner.clock.now_ms();
-        let actor = &self.inner.actor;
-        self.read(|s| actions::resolve_conflict(s, actor, now, req))
+        let actor = self.inner.actor()?;
+        self.read(|s| actions::resolve_conflict(s, &actor, now, req))
     }
 
     /// One full sync run (several rounds), returns what it did.

@@ -238,17 +238,17 @@ fn the_list_is_newest_first_and_searches_name_or_id_suffix() {
 #[test]
 fn the_device_identity_is_made_once_and_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let first = open(dir.path()).inner.actor.clone();
-    let again = open(dir.path()).inner.actor.clone();
+    let first = open(dir.path()).inner.actor().unwrap();
+    let again = open(dir.path()).inner.actor().unwrap();
     assert_eq!(first, again);
     let elsewhere = tempfile::tempdir().unwrap();
-    assert_ne!(open(elsewhere.path()).inner.actor, first);
+    assert_ne!(open(elsewhere.path()).inner.actor().unwrap(), first);
 }
 
 /// Makes the stored case hold two concurrent values of the applicant's name, as a sync
 /// with another device's offline edit would.
 fn make_name_conflict(core: &Core, id: CaseId) {
-    let mut here = stored_doc(core, id).with_actor(core.inner.actor.clone());
+    let mut here = stored_doc(core, id).with_actor(core.inner.actor().unwrap());
     let mut there = here.fork().with_actor(ActorId::from([0xbb; 16]));
     let mut c = case::read_case(&here).unwrap();
     c.applicant.name = "王秀兰甲".into();
@@ -390,4 +390,34 @@ async fn the_background_loop_ends_when_its_core_is_dropped() {
         .await
         .expect("the loop stops once the core is gone")
         .unwrap();
+}
+
+#[tokio::test]
+async fn another_account_cannot_take_over_a_device_with_unsynced_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = open(dir.path());
+    let server = dead_server();
+    enrol_offline(&core, &server);
+    core.save_case(form("王秀兰", ID_X)).unwrap();
+    let err = core
+        .enrol(EnrolRequest {
+            server_url: server.clone(),
+            username: "goukou-v1".into(),
+            password: "pw".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Validation);
+    assert!(err.fields.get("username").unwrap().contains("1个未同步"));
+    // The same account logging in again is not a take-over: it goes to the server.
+    let err = core
+        .enrol(EnrolRequest {
+            server_url: server,
+            username: "chaoyang-v1".into(),
+            password: "pw".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Network);
+    assert_eq!(core.list_cases("").unwrap().len(), 1);
 }

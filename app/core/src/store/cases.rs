@@ -207,6 +207,13 @@ pub(crate) fn delete_placeholder(conn: &Connection, id: CaseId) -> CoreResult<()
     Ok(())
 }
 
+/// Removes every case from the device (another account takes it over; everything was
+/// synced before).
+pub(crate) fn delete_all(conn: &Connection) -> CoreResult<()> {
+    conn.execute("DELETE FROM cases", [])?;
+    Ok(())
+}
+
 /// Every case the next sync must bring in line, in a stable order.
 pub(crate) fn flagged(conn: &Connection) -> CoreResult<Vec<Flagged>> {
     let mut stmt = conn.prepare(

@@ -32,3 +32,12 @@ pub(crate) fn get_or_create(
     )?;
     Ok(ActorId::from(random))
 }
+
+/// Replaces the actor id (another account takes the device over).
+pub(crate) fn replace(conn: &Connection, actor: &ActorId, now_ms: i64) -> CoreResult<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO device (id, actor, created_at_ms) VALUES (1, ?1, ?2)",
+        params![actor.to_bytes(), now_ms],
+    )?;
+    Ok(())
+}

@@ -55,10 +55,11 @@ pub(crate) async fn run(inner: &Inner) -> CoreResult<RunResult> {
     let session = inner
         .with_store(|s| session::get(s.conn()))?
         .ok_or(CoreError::NotEnrolled)?;
+    let actor = inner.actor()?;
     let mut run = Run::default();
     let mut more = false;
     loop {
-        let (cursor, messages) = inner.with_store(|s| prepare_round(s, &inner.actor, &mut run))?;
+        let (cursor, messages) = inner.with_store(|s| prepare_round(s, &actor, &mut run))?;
         if !planner::another_round(run.report.rounds, messages.len(), more) {
             break;
         }
@@ -73,7 +74,7 @@ pub(crate) async fn run(inner: &Inner) -> CoreResult<RunResult> {
         run.report.bytes_sent += traffic.sent;
         run.report.bytes_received += traffic.received;
         more = response.more;
-        inner.with_store(|s| apply_response(s, &inner.actor, response, &mut run))?;
+        inner.with_store(|s| apply_response(s, &actor, response, &mut run))?;
     }
     Ok(RunResult {
         report: run.report,

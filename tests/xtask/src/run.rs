@@ -5,8 +5,12 @@
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::Child;
+use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::deps::{self, Profile};
 use crate::{build, cmd, run_cmd, step, stop_child, target_dir, Error, Result};
@@ -40,6 +44,15 @@ pub fn run(root: &Path) -> Result<()> {
         addr
     };
 
+    // From here on Ctrl-C or SIGTERM ends the demo cleanly: we stop what we started.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        signal_hook::flag::register(signal, stop.clone()).map_err(|source| Error::Io {
+            context: "installing the signal handler".into(),
+            source,
+        })?;
+    }
+
     step(&format!("start the sync server on {listen}"));
     let mut server = cmd(&server_bin, root)
         .arg("serve")
@@ -57,35 +70,54 @@ pub fn run(root: &Path) -> Result<()> {
     }
     print_instructions(reach, &password);
 
-    match app_bin {
+    let outcome = match app_bin {
         Some(app_bin) => {
             let app_data = data.join("app");
             step(&format!(
                 "start the desktop app (HECHA_DATA_DIR={})",
                 app_data.display()
             ));
-            let status = cmd(&app_bin, root)
-                .env("HECHA_DATA_DIR", &app_data)
-                .status();
-            println!("the app has exited; stopping the server");
-            stop_child(&mut server, Duration::from_secs(10));
-            status.map(|_| ()).map_err(|source| Error::Spawn {
-                what: app_bin.display().to_string(),
-                source,
-            })
+            match cmd(&app_bin, root).env("HECHA_DATA_DIR", &app_data).spawn() {
+                Ok(mut app) => {
+                    let ended = supervise(&mut app, &stop);
+                    stop_child(&mut app, Duration::from_secs(10));
+                    println!("the app has exited; stopping the server");
+                    ended.map(|_| ())
+                }
+                Err(source) => Err(Error::Spawn {
+                    what: app_bin.display().to_string(),
+                    source,
+                }),
+            }
         }
         None => {
             println!("no display (DISPLAY/WAYLAND_DISPLAY unset): the server runs until Ctrl-C");
-            let status = server.wait().map_err(|source| Error::Io {
-                context: "waiting for the server".into(),
-                source,
-            })?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(Error::Check(format!("the server stopped: {status}")))
+            match supervise(&mut server, &stop) {
+                Ok(Some(status)) if !status.success() => {
+                    Err(Error::Check(format!("the server stopped: {status}")))
+                }
+                other => other.map(|_| ()),
             }
         }
+    };
+    stop_child(&mut server, Duration::from_secs(10));
+    outcome
+}
+
+/// Waits until `child` exits (its status) or a stop signal arrives (`None`).
+fn supervise(child: &mut Child, stop: &AtomicBool) -> Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait().map_err(|source| Error::Io {
+            context: "waiting for a child process".into(),
+            source,
+        })? {
+            return Ok(Some(status));
+        }
+        if stop.load(Ordering::SeqCst) {
+            println!("\nstopping…");
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

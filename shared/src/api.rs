@@ -154,6 +154,30 @@ pub struct CaseDocument {
     pub document: serde_json::Value,
 }
 
+/// One row of the audit log (`GET /api/v1/audit`, bureau only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at_ms: i64,
+    /// `None` for the server's own administration commands (e.g. a revocation by IT).
+    pub user_id: Option<UserId>,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub device_id: Option<DeviceId>,
+    /// `read_case`, `read_history`, `export`, `login`, `revoke_device`.
+    pub action: String,
+    /// What was read or done: a case id, an export's name and filters, a device id.
+    pub target: String,
+    /// The `why` the reader gave, if any.
+    pub reason: Option<String>,
+}
+
+/// `GET /api/v1/audit`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    pub entries: Vec<AuditEntry>,
+}
+
 /// The body of every error response: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -6,6 +6,7 @@
 //! reader that sees sequence number N also sees every change numbered below N. Reads
 //! use a small pool of their own connections (WAL lets them run beside the writer).
 
+pub(crate) mod audit;
 pub(crate) mod cases;
 pub(crate) mod devices;
 pub(crate) mod meta;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&[&str]] = &[
         cases::MIGRATION_1,
     ],
     &[devices::MIGRATION_2],
+    &[audit::MIGRATION_3],
 ];
 
 /// Most idle reader connections kept open.

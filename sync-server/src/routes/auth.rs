@@ -7,7 +7,7 @@ use hecha_shared::api::{LoginRequest, LoginResponse, UserInfo};
 use hecha_shared::DeviceId;
 
 use crate::auth::{issue_token, verify_password, Caller};
-use crate::db::{devices, users};
+use crate::db::{audit, devices, users};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -60,6 +60,17 @@ pub(crate) async fn login(
                         actor_id: &actor_id,
                         token_hash: &token.hash,
                         created_at_ms: now_ms,
+                    },
+                )?;
+                audit::insert(
+                    &tx,
+                    &audit::NewAuditEntry {
+                        at_ms: now_ms,
+                        user_id: Some(login.user_id),
+                        device_id: Some(device_id),
+                        action: audit::AuditAction::Login,
+                        target: &device_id.to_string(),
+                        reason: None,
                     },
                 )?;
                 let user = users::info(&tx, login.user_id)?

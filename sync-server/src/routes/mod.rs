@@ -1,7 +1,8 @@
 //! The HTTP routes (all under `/api/v1`), each a thin handler over the modules below it:
 //! `GET health`, `POST login`, `GET me`, `POST sync` (postcard), `GET cases`, and one
-//! case's `history`, `document` and `document.automerge`.
+//! case's `history`, `document` and `document.automerge`, and `GET audit`.
 
+mod audit;
 mod auth;
 mod case_read;
 mod cases;
@@ -33,6 +34,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/cases/{id}/document.automerge",
             get(case_read::document_raw),
         )
+        .route("/api/v1/audit", get(audit::list))
         .fallback(not_found)
         .layer(json_limit)
         .layer(

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod auth;
 mod case_read;
 mod cases;

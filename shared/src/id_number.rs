@@ -84,7 +84,7 @@ impl fmt::Display for Date {
 }
 
 pub fn is_leap_year(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 pub fn days_in_month(year: u16, month: u8) -> u8 {
@@ -268,7 +268,7 @@ mod tests {
             }
         );
         // 2023-02-29 does not exist; the check digit is made right so only the date fails.
-        let bad_date = format!("11010520230229001");
+        let bad_date = "11010520230229001".to_string();
         let sum: u32 = bad_date
             .bytes()
             .zip(WEIGHTS)

@@ -9,6 +9,7 @@ pub mod app_api;
 pub mod case;
 pub mod id_number;
 pub mod ids;
+pub mod photo;
 pub mod sync;
 pub mod units;
 

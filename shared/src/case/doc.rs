@@ -115,7 +115,7 @@ pub(crate) fn change_of_op(
         in_range.then(|| {
             let note = change
                 .message()
-                .and_then(|m| ChangeNote::decode(m))
+                .and_then(ChangeNote::decode)
                 .unwrap_or(ChangeNote {
                     action: String::new(),
                     author: String::new(),

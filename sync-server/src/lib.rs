@@ -11,6 +11,7 @@ mod case_read;
 mod db;
 pub mod demo;
 mod error;
+mod export;
 #[cfg(test)]
 mod noop_sync_tests;
 mod routes;

@@ -29,6 +29,8 @@ pub(crate) enum AuditAction {
     /// The whole document of a case (JSON or raw bytes).
     ReadCase,
     ReadHistory,
+    /// A ledger export (CSV or XLSX).
+    Export,
     Login,
     RevokeDevice,
 }
@@ -38,6 +40,7 @@ impl AuditAction {
         match self {
             AuditAction::ReadCase => "read_case",
             AuditAction::ReadHistory => "read_history",
+            AuditAction::Export => "export",
             AuditAction::Login => "login",
             AuditAction::RevokeDevice => "revoke_device",
         }

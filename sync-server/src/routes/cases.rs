@@ -71,6 +71,15 @@ fn number<T: std::str::FromStr>(value: Option<String>, field: &str) -> Result<Op
 }
 
 pub(crate) fn parse_filter(raw: RawCaseQuery) -> Result<CaseFilter, ApiError> {
+    parse_filter_with(raw, DEFAULT_LIMIT, MAX_LIMIT)
+}
+
+/// The filter with its own paging bounds (exports take far more rows than a page).
+pub(crate) fn parse_filter_with(
+    raw: RawCaseQuery,
+    default_limit: u32,
+    max_limit: u32,
+) -> Result<CaseFilter, ApiError> {
     let name = non_empty(raw.name);
     if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
         return Err(ApiError::BadRequest(format!("姓名最多{MAX_NAME}个字符")));
@@ -91,8 +100,8 @@ pub(crate) fn parse_filter(raw: RawCaseQuery) -> Result<CaseFilter, ApiError> {
         })
         .transpose()?;
     let limit = number::<u32>(raw.limit, "limit")?
-        .unwrap_or(DEFAULT_LIMIT)
-        .min(MAX_LIMIT);
+        .unwrap_or(default_limit)
+        .min(max_limit);
     let offset = number::<u32>(raw.offset, "offset")?.unwrap_or(0);
     Ok(CaseFilter {
         name,

@@ -1,11 +1,13 @@
 //! The HTTP routes (all under `/api/v1`), each a thin handler over the modules below it:
 //! `GET health`, `POST login`, `GET me`, `POST sync` (postcard), `GET cases`, and one
-//! case's `history`, `document` and `document.automerge`, and `GET audit`.
+//! case's `history`, `document` and `document.automerge`, `GET audit`, and the ledger
+//! exports `GET export/cases.csv` and `export/cases.xlsx`.
 
 mod audit;
 mod auth;
 mod case_read;
 mod cases;
+mod export;
 mod health;
 mod sync;
 
@@ -35,6 +37,8 @@ pub(crate) fn router(state: AppState) -> Router {
             get(case_read::document_raw),
         )
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/export/cases.csv", get(export::cases_csv))
+        .route("/api/v1/export/cases.xlsx", get(export::cases_xlsx))
         .fallback(not_found)
         .layer(json_limit)
         .layer(

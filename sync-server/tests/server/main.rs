@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod case_read;
 mod cases;
+mod export;
 mod http;
 mod provenance;
 mod sync;

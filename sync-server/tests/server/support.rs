@@ -124,6 +124,25 @@ impl TestServer {
         .await
     }
 
+    /// A GET with its response headers.
+    pub async fn get_with_headers(
+        &self,
+        token: &str,
+        uri: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, headers, body.to_vec())
+    }
+
     pub async fn get_json<T: DeserializeOwned>(&self, token: &str, uri: &str) -> T {
         let (status, body) = self.get(token, uri).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));

@@ -44,6 +44,13 @@ pub fn run(root: &Path) -> Result<()> {
         addr
     };
 
+    if TcpStream::connect_timeout(&reach, Duration::from_millis(300)).is_ok() {
+        return Err(Error::Check(format!(
+            "something already listens on {reach}: stop it, or choose another address with \
+             HECHA_LISTEN (e.g. HECHA_LISTEN=127.0.0.1:8081 cargo xtask run)"
+        )));
+    }
+
     // From here on Ctrl-C or SIGTERM ends the demo cleanly: we stop what we started.
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM, SIGHUP] {
@@ -81,7 +88,11 @@ pub fn run(root: &Path) -> Result<()> {
                 Ok(mut app) => {
                     let ended = supervise(&mut app, &stop);
                     stop_child(&mut app, Duration::from_secs(10));
-                    println!("the app has exited; stopping the server");
+                    match &ended {
+                        Ok(Some(status)) => println!("the app has exited ({status})"),
+                        Ok(None) => println!("the app was stopped"),
+                        Err(_) => {}
+                    }
                     ended.map(|_| ())
                 }
                 Err(source) => Err(Error::Spawn {
@@ -100,6 +111,7 @@ pub fn run(root: &Path) -> Result<()> {
             }
         }
     };
+    println!("stopping the server");
     stop_child(&mut server, Duration::from_secs(10));
     outcome
 }

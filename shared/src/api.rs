@@ -178,6 +178,24 @@ pub struct AuditList {
     pub entries: Vec<AuditEntry>,
 }
 
+/// One cell of `GET /api/v1/stats`: how many cases of a unit are in a status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub unit: UnitId,
+    pub unit_name: String,
+    /// A `CaseStatus` code (as the document holds it).
+    pub status: String,
+    pub count: u64,
+}
+
+/// `GET /api/v1/stats`: case counts by unit × status within the caller's scope (cells
+/// with no case are left out), ordered by unit code then status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseStats {
+    pub counts: Vec<StatusCount>,
+    pub total: u64,
+}
+
 /// The body of every error response: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -6,7 +6,7 @@
 //! document's overflow pages. The `(unit, seq, case_id)` and `(seq, case_id)` indexes
 //! answer "what changed since cursor N" as one range scan that does not touch the table.
 
-use hecha_shared::api::CaseRow;
+use hecha_shared::api::{CaseRow, StatusCount};
 use hecha_shared::{CaseId, UnitId};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -229,6 +229,36 @@ pub(crate) fn list(
     })?;
     let cases = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((cases, u64::try_from(total).unwrap_or(0)))
+}
+
+/// Case counts by unit and status in scope, ordered by unit code then status.
+pub(crate) fn count_by_unit_and_status(
+    conn: &Connection,
+    scope: CaseScope<'_>,
+) -> rusqlite::Result<Vec<StatusCount>> {
+    let (where_sql, args): (&str, Vec<Value>) = match scope {
+        CaseScope::Unit(unit) => (
+            "WHERE c.unit = ?",
+            vec![Value::Text(unit.as_str().to_owned())],
+        ),
+        CaseScope::All => ("", Vec::new()),
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.unit, n.name, c.status, count(*)
+         FROM cases c JOIN units n ON n.code = c.unit
+         {where_sql}
+         GROUP BY c.unit, c.status
+         ORDER BY c.unit, c.status"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok(StatusCount {
+            unit: parse_col(r, 0)?,
+            unit_name: r.get(1)?,
+            status: r.get(2)?,
+            count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+        })
+    })?;
+    rows.collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The HTTP routes (all under `/api/v1`), each a thin handler over the modules below it:
 //! `GET health`, `POST login`, `GET me`, `POST sync` (postcard), `GET cases`, and one
 //! case's `history`, `document` and `document.automerge`, `GET audit`, and the ledger
-//! exports `GET export/cases.csv` and `export/cases.xlsx`.
+//! exports `GET export/cases.csv` and `export/cases.xlsx`, and `GET stats`.
 
 mod audit;
 mod auth;
@@ -9,6 +9,7 @@ mod case_read;
 mod cases;
 mod export;
 mod health;
+mod stats;
 mod sync;
 
 use axum::extract::DefaultBodyLimit;
@@ -39,6 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/export/cases.csv", get(export::cases_csv))
         .route("/api/v1/export/cases.xlsx", get(export::cases_xlsx))
+        .route("/api/v1/stats", get(stats::stats))
         .fallback(not_found)
         .layer(json_limit)
         .layer(

@@ -9,5 +9,7 @@ mod case_read;
 mod cases;
 mod export;
 mod http;
+mod matrix;
 mod provenance;
+mod stats;
 mod sync;

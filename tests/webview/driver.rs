@@ -123,8 +123,8 @@ impl App {
                 )
             });
         let session = client.session_id().await.ok().flatten().unwrap_or_default();
-        // What WebKitWebDriver answered: browserName, the WebKitGTK version, the binary it
-        // launched. Proof that the test drives the app's own webview.
+        // What WebKitWebDriver answered: browserName "wry" and wry's version: the session is
+        // the app's own webview, not a browser.
         let answered = client
             .capabilities()
             .map(|c| Value::Object(c.clone()).to_string())

@@ -1,5 +1,7 @@
 //! Hecha's sync server: accounts and device enrolment, the stateless Automerge sync
-//! endpoint, and the case ledger (台账) materialised from the synced documents.
+//! endpoint (accepting from each device only changes of its own registered actor), the
+//! case ledger (台账) materialised from the synced documents with its exports and
+//! statistics, case history and documents for people, and the audit log of reads.
 //!
 //! Everything lives in one data directory: an SQLite database (`hecha-server.db`, WAL
 //! mode). [`app`] builds the HTTP router over an [`AppState`]; [`serve`] runs it on a
@@ -260,7 +262,9 @@ fn validate_username(name: &str) -> Result<(), ServerError> {
 }
 
 /// The HTTP API: `GET /api/v1/health`, `POST /api/v1/login`, `GET /api/v1/me`,
-/// `POST /api/v1/sync` (postcard) and `GET /api/v1/cases` (errors: `ErrorBody` JSON).
+/// `POST /api/v1/sync` (postcard), `GET /api/v1/cases`, one case's `history`, `document`
+/// and `document.automerge`, `GET /api/v1/audit`, `GET /api/v1/export/cases.{csv,xlsx}`
+/// and `GET /api/v1/stats` (errors: `ErrorBody` JSON). See `notes/server-api.md`.
 pub fn app(state: AppState) -> axum::Router {
     routes::router(state)
 }

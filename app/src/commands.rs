@@ -25,9 +25,12 @@ where
         .map_err(|e| AppError::new(ErrorCode::Storage, format!("后台任务失败：{e}")))?
 }
 
+/// A new session wakes the background sync, so the unit's cases arrive at once.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn enrol(core: State<'_, Core>, req: EnrolRequest) -> Result<SessionInfo, AppError> {
-    core.enrol(req).await
+    let session = core.enrol(req).await?;
+    core.nudge_sync();
+    Ok(session)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -50,6 +50,8 @@ pub fn TextField(
                 autocomplete="off"
                 aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
                 bind:value=value
+                // WebDriver's "clear" and some IMEs only send `change`.
+                on:change=move |ev| value.set(event_target_value(&ev))
             />
             {error_view(path, error)}
         </label>

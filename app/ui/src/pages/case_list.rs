@@ -31,7 +31,8 @@ pub fn CaseListPage() -> impl IntoView {
     let latest = Rc::new(Cell::new(0u64));
     Effect::new(move |_| {
         let query = search.get();
-        sync_news.track();
+        // `get`, not `track`: a memo nobody reads never recomputes, so never changes.
+        let _ = sync_news.get();
         let seq = latest.get() + 1;
         latest.set(seq);
         let latest = latest.clone();
@@ -70,6 +71,7 @@ pub fn CaseListPage() -> impl IntoView {
                     type="search"
                     placeholder="搜索姓名或身份证号后几位"
                     bind:value=search
+                    on:change=move |ev| search.set(event_target_value(&ev))
                 />
                 <button
                     id="new-case"

@@ -52,11 +52,13 @@ pub fn LoginPage() -> impl IntoView {
                         autocomplete="url"
                         placeholder="例如 http://192.168.1.10:8080"
                         bind:value=server_url
+                        on:change=move |ev| server_url.set(event_target_value(&ev))
                     />
                 </label>
                 <label class="field">
                     <span class="field-label">"用户名"</span>
-                    <input id="username" type="text" autocomplete="username" bind:value=username />
+                    <input id="username" type="text" autocomplete="username" bind:value=username
+                        on:change=move |ev| username.set(event_target_value(&ev)) />
                 </label>
                 <label class="field">
                     <span class="field-label">"密码"</span>
@@ -65,6 +67,7 @@ pub fn LoginPage() -> impl IntoView {
                         type="password"
                         autocomplete="current-password"
                         bind:value=password
+                        on:change=move |ev| password.set(event_target_value(&ev))
                     />
                 </label>
                 {move || error.get().map(|msg| view! { <p id="login-error" class="error-text" role="alert">{msg}</p> })}

@@ -134,11 +134,16 @@ pub fn CaseFormPage(case_id: Option<CaseId>) -> impl IntoView {
     let scope = PageScope::current();
     let form = FormState::new(case_id);
     let loading = RwSignal::new(case_id.is_some());
+    // The form shows only once the case is loaded, so nothing typed is overwritten by it.
+    let ready = RwSignal::new(case_id.is_none());
 
     if let Some(id) = case_id {
         scope.spawn(async move {
             match ipc::get_case(id).await {
-                Ok(view) => form.load(view),
+                Ok(view) => {
+                    form.load(view);
+                    ready.set(true);
+                }
                 Err(e) => form.message.set(Some((Tone::Error, e.message))),
             }
             loading.set(false);
@@ -213,7 +218,6 @@ pub fn CaseFormPage(case_id: Option<CaseId>) -> impl IntoView {
     };
 
     let remove = Callback::new(move |key: u32| form.remove_member(key));
-    let busy = Signal::derive(move || form.busy.get());
     let title = move || {
         if form.case_id.with(Option::is_some) {
             "个案信息"
@@ -239,98 +243,122 @@ pub fn CaseFormPage(case_id: Option<CaseId>) -> impl IntoView {
                     form.unsynced.get().then(|| view! { <span class="badge badge-unsynced">"未同步"</span> })
                 }}
             </div>
-            {move || loading.get().then(|| view! { <p class="hint">"正在读取…"</p> })}
-            <Conflicts conflicts=form.conflicts busy=busy on_choose=choose />
-            <section class="card">
-                <h3>"申请人"</h3>
-                <div class="grid">
-                    <TextField
-                        label="姓名"
-                        id="applicant-name"
-                        value=form.name
-                        errors=form.errors
-                        path=FormState::applicant_path("name")
-                    />
-                    <TextField
-                        label="身份证号"
-                        id="applicant-id-number"
-                        value=form.id_number
-                        errors=form.errors
-                        path=FormState::applicant_path("id_number")
-                        placeholder="18位，末位可为X"
-                    />
-                    <TextField
-                        label="联系电话"
-                        id="applicant-phone"
-                        value=form.phone
-                        errors=form.errors
-                        path=FormState::applicant_path("phone")
-                        input_type="tel"
-                        inputmode="tel"
-                    />
-                    <TextField
-                        label="住址"
-                        id="applicant-address"
-                        value=form.address
-                        errors=form.errors
-                        path=FormState::applicant_path("address")
-                    />
-                </div>
-            </section>
-            <section class="card">
-                <h3>"家庭成员"</h3>
-                <div class="members">
-                    <For
-                        each=move || {
-                            form.members
-                                .get()
-                                .into_iter()
-                                .filter(|r| !r.removed.get())
-                                .collect::<Vec<_>>()
-                        }
-                        key=|r| r.key
-                        children=move |row| {
-                            let key = row.key;
-                            let index = Signal::derive(move || {
-                                form.validated_keys.with(|k| k.iter().position(|&x| x == key))
-                            });
-                            view! {
-                                <MemberRowView row=row index=index errors=form.errors on_remove=remove />
-                            }
-                        }
-                    />
-                </div>
-                <button
-                    id="add-member"
-                    type="button"
-                    class="secondary"
-                    on:click=move |_| form.add_member()
-                >
-                    "添加成员"
-                </button>
-            </section>
-            <div class="form-actions">
-                {move || {
-                    form.message
-                        .get()
-                        .map(|(tone, text)| {
-                            let class = match tone {
-                                Tone::Ok => "form-message ok",
-                                Tone::Error => "form-message error",
-                            };
-                            view! { <p id="form-message" class=class role="status">{text}</p> }
-                        })
-                }}
-                <button
-                    id="save-case"
-                    type="button"
-                    class="primary"
-                    disabled=move || form.busy.get() || loading.get()
-                    on:click=save
-                >
-                    "保存"
-                </button>
-            </div>
+            {move || {
+                if ready.get() {
+                    form_body(form, save.clone(), choose, remove).into_any()
+                } else if loading.get() {
+                    view! { <p class="hint">"正在读取…"</p> }.into_any()
+                } else {
+                    // The case could not be read: offer no form that could overwrite it.
+                    message_view(form).into_any()
+                }
+            }}
         </main>
+    }
+}
+
+/// `#form-message`: the outcome of the last save or choice (or why the case could not be read).
+fn message_view(form: FormState) -> impl IntoView {
+    move || {
+        form.message.get().map(|(tone, text)| {
+            let class = match tone {
+                Tone::Ok => "form-message ok",
+                Tone::Error => "form-message error",
+            };
+            view! { <p id="form-message" class=class role="status">{text}</p> }
+        })
+    }
+}
+
+/// The conflicts, the applicant, the members and the save button, once the case is shown.
+fn form_body(
+    form: FormState,
+    save: impl Fn(leptos::ev::MouseEvent) + 'static,
+    choose: Callback<(Vec<String>, String)>,
+    remove: Callback<u32>,
+) -> impl IntoView {
+    let busy = Signal::derive(move || form.busy.get());
+    view! {
+        <Conflicts conflicts=form.conflicts busy=busy on_choose=choose />
+        <section class="card">
+            <h3>"申请人"</h3>
+            <div class="grid">
+                <TextField
+                    label="姓名"
+                    id="applicant-name"
+                    value=form.name
+                    errors=form.errors
+                    path=FormState::applicant_path("name")
+                />
+                <TextField
+                    label="身份证号"
+                    id="applicant-id-number"
+                    value=form.id_number
+                    errors=form.errors
+                    path=FormState::applicant_path("id_number")
+                    placeholder="18位，末位可为X"
+                />
+                <TextField
+                    label="联系电话"
+                    id="applicant-phone"
+                    value=form.phone
+                    errors=form.errors
+                    path=FormState::applicant_path("phone")
+                    input_type="tel"
+                    inputmode="tel"
+                />
+                <TextField
+                    label="住址"
+                    id="applicant-address"
+                    value=form.address
+                    errors=form.errors
+                    path=FormState::applicant_path("address")
+                />
+            </div>
+        </section>
+        <section class="card">
+            <h3>"家庭成员"</h3>
+            <div class="members">
+                <For
+                    each=move || {
+                        form.members
+                            .get()
+                            .into_iter()
+                            .filter(|r| !r.removed.get())
+                            .collect::<Vec<_>>()
+                    }
+                    key=|r| r.key
+                    children=move |row| {
+                        let key = row.key;
+                        let index = Signal::derive(move || {
+                            form.validated_keys.with(|k| k.iter().position(|&x| x == key))
+                        });
+                        view! {
+                            <MemberRowView row=row index=index errors=form.errors on_remove=remove />
+                        }
+                    }
+                />
+            </div>
+            <button
+                id="add-member"
+                type="button"
+                class="secondary"
+                on:click=move |_| form.add_member()
+            >
+                "添加成员"
+            </button>
+        </section>
+        <div class="form-actions">
+            {message_view(form)}
+            <button
+                id="save-case"
+                type="button"
+                class="primary"
+                disabled=move || form.busy.get()
+                on:click=save
+            >
+                "保存"
+            </button>
+        </div>
     }
 }

@@ -82,7 +82,7 @@ fn a_case_recorded_offline_reaches_the_server_with_its_members() {
         ui.click("#back").await;
         let rows = ui.wait_for_count(".case-row", 1).await;
         let row_text = text_of(&rows[0]).await;
-        for expected in [APPLICANT_NAME, APPLICANT_ID_MASKED, "3", "未同步"] {
+        for expected in [APPLICANT_NAME, APPLICANT_ID_MASKED, "未同步"] {
             assert!(
                 row_text.contains(expected),
                 "the case row should show {expected:?}: {row_text:?}"
@@ -91,6 +91,12 @@ fn a_case_recorded_offline_reaches_the_server_with_its_members() {
         assert!(
             !row_text.contains(APPLICANT_ID),
             "lists show the ID number masked: {row_text:?}"
+        );
+        // The household size (applicant + 2 members), wherever the row puts it.
+        let rest = row_text.replace(APPLICANT_ID_MASKED, "");
+        assert!(
+            rest.contains('3'),
+            "the row should show 3 household members: {row_text:?}"
         );
         let case_id = rows[0]
             .attr("data-case-id")

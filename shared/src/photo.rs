@@ -125,7 +125,10 @@ mod tests {
     #[test]
     fn positions_become_integer_micro_degrees_and_nonsense_is_refused() {
         assert_eq!(PhotoRef::degrees_to_e6(39.904_211, 90.0), Some(39_904_211));
-        assert_eq!(PhotoRef::degrees_to_e6(-116.407_395, 180.0), Some(-116_407_395));
+        assert_eq!(
+            PhotoRef::degrees_to_e6(-116.407_395, 180.0),
+            Some(-116_407_395)
+        );
         assert_eq!(PhotoRef::degrees_to_e6(91.0, 90.0), None);
         assert_eq!(PhotoRef::degrees_to_e6(f64::NAN, 90.0), None);
     }

@@ -9,8 +9,11 @@
 mod actions;
 mod docs;
 mod error;
+pub mod photos;
 mod store;
 mod sync_client;
+
+pub use store::blobs;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

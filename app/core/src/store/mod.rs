@@ -5,6 +5,7 @@
 //! and summary; change notices with the cursor they come with) goes through one
 //! [`rusqlite::Transaction`], so a crash leaves either all of it or none.
 
+pub mod blobs;
 pub(crate) mod cases;
 pub(crate) mod device;
 pub(crate) mod session;

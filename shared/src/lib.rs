@@ -10,6 +10,7 @@ pub mod case;
 pub mod id_number;
 pub mod ids;
 pub mod photo;
+pub mod signature;
 pub mod sync;
 pub mod units;
 

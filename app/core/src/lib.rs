@@ -10,6 +10,7 @@ mod actions;
 mod docs;
 mod error;
 pub mod photos;
+pub mod signatures;
 mod store;
 mod sync_client;
 

@@ -702,6 +702,9 @@ pub fn missing_signatures(records: &[SignatureRecord]) -> Vec<SignerRole> {
 /// Writes `record` into the (empty, newly created) map `obj`: scalars only, `strokes` as ONE
 /// bytes scalar, the mark as `mark_kind` plus `mark_value`, ids as hyphenated text or null.
 /// A record is written once, when signed, and never edited (re-signing adds a new one).
+/// Keep records in a map beside the `CaseDoc` fields (e.g. root key `signatures`), not in a
+/// serde field of `CaseDoc`: `write_case` goes through JSON and would turn the bytes into a
+/// list; it leaves keys it does not know alone (tested).
 pub fn put_record<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,

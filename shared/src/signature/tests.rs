@@ -497,3 +497,37 @@ fn a_record_is_stored_with_its_strokes_as_one_bytes_scalar() {
         Err(SignatureError::Record(_))
     ));
 }
+
+#[test]
+fn records_beside_the_case_survive_saves_of_the_form() {
+    use crate::case::{create_document, read_case, write_case, ChangeNote};
+    use automerge::{transaction::Transactable, ActorId, ROOT};
+    let note = ChangeNote {
+        action: "save".into(),
+        author: "张三".into(),
+        device: "d".into(),
+    };
+    let mut c = case();
+    let mut doc = create_document(ActorId::from(vec![1u8; 16]), &c, &note, 0).unwrap();
+    let signed = record(
+        SignerRole::Investigator1,
+        Some(1),
+        &attested_content(&c, &photos()),
+    );
+    let mut tx = doc.transaction();
+    let sigs = tx.put_object(ROOT, "signatures", ObjType::Map).unwrap();
+    insert_record(&mut tx, &sigs, "s1", &signed).unwrap();
+    tx.commit();
+
+    c.applicant.phone = "13900000000".into();
+    write_case(&mut doc, &c, &note, 1).unwrap();
+    assert_eq!(read_case(&doc).unwrap(), c);
+    let (_, sigs) = doc.get(ROOT, "signatures").unwrap().unwrap();
+    let (_, s1) = doc.get(&sigs, "s1").unwrap().unwrap();
+    let kept = read_record(&doc, &s1).unwrap();
+    assert_eq!(kept, signed);
+    assert_eq!(
+        check(&kept, &attested_content(&c, &photos())),
+        SignatureCheck::ContentChangedAfterSigning
+    );
+}

@@ -561,6 +561,13 @@ fn files_that_are_not_images_get_a_typed_error_with_a_chinese_message() {
     let err = process_photo(&truncated[..truncated.len() / 2], PhotoKind::Other).unwrap_err();
     assert!(matches!(err, PhotoError::Corrupt(_)), "{err:?}");
     assert_eq!(err.message_zh(), "图片已损坏或不完整，请重新拍摄");
+
+    let mut png = Vec::new();
+    upright_scene(64, 48)
+        .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+    let err = process_photo(&png[..png.len() / 2], PhotoKind::Other).unwrap_err();
+    assert!(matches!(err, PhotoError::Corrupt(_)), "{err:?}");
 }
 
 #[test]
@@ -699,4 +706,20 @@ fn a_transparent_png_becomes_a_jpeg_on_white() {
     assert_eq!(out.dimensions(), (50, 20));
     assert_colour_near(&out, 5, 10, [255, 255, 255], "transparent becomes white");
     assert_colour_near(&out, 45, 10, [200, 30, 30], "opaque keeps its colour");
+}
+
+#[test]
+fn a_webp_picked_from_files_is_stored_as_an_upright_jpeg() {
+    let mut webp = Vec::new();
+    upright_scene(120, 80)
+        .write_to(&mut std::io::Cursor::new(&mut webp), ImageFormat::WebP)
+        .unwrap();
+    let photo = process_photo(&webp, PhotoKind::HouseInside).unwrap();
+    let out = decode(&photo.full);
+    assert_eq!(out.dimensions(), (120, 80));
+    assert_colour_near(&out, 5, 5, RED, "top left");
+    assert_colour_near(&out, 115, 75, YELLOW, "bottom right");
+    // Cut short: a typed error, not a half photo.
+    let err = process_photo(&webp[..webp.len() / 2], PhotoKind::Other).unwrap_err();
+    assert!(matches!(err, PhotoError::Corrupt(_)), "{err:?}");
 }

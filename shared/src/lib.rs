@@ -6,11 +6,15 @@
 
 pub mod api;
 pub mod app_api;
+pub mod calendar;
 pub mod case;
 pub mod id_number;
 pub mod ids;
+pub mod lifecycle;
 pub mod photo;
+pub mod recheck;
 pub mod signature;
+pub mod spot_check;
 pub mod sync;
 pub mod units;
 

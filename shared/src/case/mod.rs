@@ -95,33 +95,9 @@ impl CaseDoc {
     }
 }
 
-/// Where a case stands. The skeleton knows only the first state; the lifecycle issue
-/// adds the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CaseStatus {
-    Applied,
-}
-
-impl CaseStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            CaseStatus::Applied => "applied",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "applied" => Some(CaseStatus::Applied),
-            _ => None,
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            CaseStatus::Applied => "申请",
-        }
-    }
-}
+/// Where a case stands: the lifecycle's state (codes, Chinese labels and the rules live
+/// in [`crate::lifecycle`]). The document's `status` field holds its code.
+pub use crate::lifecycle::LifecycleState as CaseStatus;
 
 /// A household member's relation to the applicant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,17 @@ use tokio::sync::oneshot;
 /// The password of every demo account on a [`TestServer`].
 pub const PASSWORD: &str = "e2e-口令-2024";
 
+/// The Automerge actor id (hex) of the "e2e checker" devices that [`TestServer::login`]
+/// enrols: one per account, since the server refuses an actor already used by another user.
+fn checker_actor(username: &str) -> String {
+    let mut bytes = [0u8; 16];
+    for (i, b) in username.bytes().enumerate() {
+        bytes[i % 16] = bytes[i % 16].wrapping_mul(31).wrapping_add(b);
+    }
+    bytes[15] ^= 0xe2;
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A thread running a current-thread tokio runtime until told to stop.
 struct Background {
     stop: Option<oneshot::Sender<()>>,
@@ -170,7 +181,7 @@ impl TestServer {
                 username: username.into(),
                 password: PASSWORD.into(),
                 device_name: "e2e checker".into(),
-                actor_id: "00".repeat(16),
+                actor_id: checker_actor(username),
             })
             .send()
             .await

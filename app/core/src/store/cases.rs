@@ -13,14 +13,10 @@ use crate::error::{CoreError, CoreResult};
 pub(crate) const MIGRATION_1: &str = "
 CREATE TABLE cases (
     case_id        TEXT    PRIMARY KEY NOT NULL,
-    -- automerge::Automerge::save() of the whole document
-    doc            BLOB    NOT NULL,
     -- changed here, not yet known to be held by the server
     dirty          INTEGER NOT NULL DEFAULT 0,
     -- the server listed it as changed: bring it in line at the next sync
     pull           INTEGER NOT NULL DEFAULT 0,
-    -- automerge::sync::State::encode() with the server (the heads both hold)
-    sync_state     BLOB,
     -- listed by the server but no content received yet: not shown in the list
     placeholder    INTEGER NOT NULL DEFAULT 0,
     applicant_name TEXT    NOT NULL DEFAULT '',
@@ -30,10 +26,18 @@ CREATE TABLE cases (
     conflicts      INTEGER NOT NULL DEFAULT 0,
     updated_at_ms  INTEGER NOT NULL DEFAULT 0,
     -- why the server last rejected this document, if it did
-    sync_error     TEXT
+    sync_error     TEXT,
+    -- The large values come last: SQLite reads a row's columns in order through its
+    -- overflow pages, so a list or a count over the columns above never reads documents.
+    -- automerge::sync::State::encode() with the server (the heads both hold)
+    sync_state     BLOB,
+    -- automerge::Automerge::save() of the whole document
+    doc            BLOB    NOT NULL
 );
 CREATE INDEX cases_by_update ON cases (updated_at_ms DESC);
+-- The sync planner's and the status indicator's look-ups touch only flagged rows.
 CREATE INDEX cases_flagged ON cases (dirty, pull) WHERE dirty = 1 OR pull = 1;
+CREATE INDEX cases_dirty ON cases (case_id) WHERE dirty = 1;
 ";
 
 /// The summary columns, as derived from the document.
@@ -216,9 +220,7 @@ pub(crate) fn delete_all(conn: &Connection) -> CoreResult<()> {
 
 /// Every case the next sync must bring in line, in a stable order.
 pub(crate) fn flagged(conn: &Connection) -> CoreResult<Vec<Flagged>> {
-    let mut stmt = conn.prepare(
-        "SELECT case_id, dirty, pull FROM cases WHERE dirty = 1 OR pull = 1 ORDER BY case_id",
-    )?;
+    let mut stmt = conn.prepare(FLAGGED_SQL)?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -238,13 +240,17 @@ pub(crate) fn flagged(conn: &Connection) -> CoreResult<Vec<Flagged>> {
     Ok(out)
 }
 
+// Both run on every sync and status poll, so their cost must not grow with the number of
+// cases: `INDEXED BY` pins each to its partial index (SQLite refuses the statement rather
+// than fall back to a table scan).
+const FLAGGED_SQL: &str = "SELECT case_id, dirty, pull FROM cases INDEXED BY cases_flagged
+     WHERE dirty = 1 OR pull = 1 ORDER BY case_id";
+const UNSYNCED_COUNT_SQL: &str =
+    "SELECT COUNT(*) FROM cases INDEXED BY cases_dirty WHERE dirty = 1";
+
 /// Cases changed here and not yet held by the server.
 pub(crate) fn unsynced_count(conn: &Connection) -> CoreResult<u32> {
-    Ok(
-        conn.query_row("SELECT COUNT(*) FROM cases WHERE dirty = 1", [], |r| {
-            r.get(0)
-        })?,
-    )
+    Ok(conn.query_row(UNSYNCED_COUNT_SQL, [], |r| r.get(0))?)
 }
 
 /// The case list (台账), newest first. `search` matches part of the applicant's name or
@@ -312,6 +318,27 @@ mod tests {
 
     fn id(n: u8) -> CaseId {
         CaseId::from_random_bytes([n; 16])
+    }
+
+    #[test]
+    fn flag_lookups_read_only_their_partial_indexes() {
+        let store = Store::open_in_memory().unwrap();
+        for sql in [FLAGGED_SQL, UNSYNCED_COUNT_SQL] {
+            let mut stmt = store
+                .conn()
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let plan: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(
+                plan.contains("INDEX cases_flagged") || plan.contains("INDEX cases_dirty"),
+                "{sql} does not use its partial index: {plan}"
+            );
+        }
     }
 
     #[test]

@@ -16,12 +16,15 @@
 //! noise; 2.9 MB as a q92 JPEG) and on a real 1800×1200 photo (`Landscape_1.jpg` of the
 //! exif-orientation examples, passed as an argument; not in the repository).
 //!
-//! Pipeline on the 12 MP JPEG: median 264 ms (decode 178, scale 36, encode 44), full
-//! image 1600×1200 = 209 KB, thumbnail 14 KB. Targets: ≤ 0.5 s, ≤ 400 KB.
+//! Pipeline on the 12 MP JPEG: median 145–264 ms over runs (the spread is the other
+//! builds' load; quiet run: decode 89–101, scale 17–19, encode 24 ms), full image
+//! 1600×1200 = 209 KB, thumbnail 14 KB. Targets: ≤ 0.5 s, ≤ 400 KB. The real photo: 62 ms,
+//! 319 KB + 16 KB.
 //!
-//! Scaling 4000×3000 → 1600×1200: `fast_image_resize` Lanczos3 29 ms (its SIMD paths:
-//! SSE4.1/AVX2 here, NEON on phones) against 677 ms for the `image` crate's Lanczos3 and
-//! 232 ms for its box `thumbnail`; same result (PSNR 56.7 dB against image's Lanczos3).
+//! Scaling 4000×3000 → 1600×1200: `fast_image_resize` Lanczos3 18–29 ms (its SIMD paths:
+//! SSE4.1/AVX2 here, NEON on phones) against 383–677 ms for the `image` crate's Lanczos3
+//! and 104–232 ms for its box `thumbnail`; same result (PSNR 56.7 dB against image's
+//! Lanczos3).
 //!
 //! JPEG quality against size, 1600 px output, `jpeg-encoder` (4:2:0 below q90, which is
 //! what phones write) — PSNR against the unencoded scaled pixels:

@@ -19,19 +19,6 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEMO_DIR: &str = ".hecha-demo";
 
 pub fn run(root: &Path) -> Result<()> {
-    let gui = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
-    deps::setup(root, if gui { Profile::App } else { Profile::Server })?;
-
-    step("build the sync server");
-    run_cmd(cmd("cargo", root).args(["build", "-p", "hecha-server"]))?;
-    let server_bin = target_dir(root).join("debug/hecha-server");
-    let app_bin = if gui { Some(build::app(root)?) } else { None };
-
-    let data = root.join(DEMO_DIR);
-    let password = demo_password(root, &server_bin.to_string_lossy(), &data)?;
-
     let listen = std::env::var("HECHA_LISTEN").unwrap_or_else(|_| DEFAULT_LISTEN.to_string());
     let addr: SocketAddr = listen.parse().map_err(|e| {
         Error::Check(format!(
@@ -43,6 +30,19 @@ pub fn run(root: &Path) -> Result<()> {
     } else {
         addr
     };
+
+    let gui = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    deps::setup(root, if gui { Profile::App } else { Profile::Server })?;
+
+    step("build the sync server");
+    run_cmd(cmd("cargo", root).args(["build", "-p", "hecha-server"]))?;
+    let server_bin = target_dir(root).join("debug/hecha-server");
+    let app_bin = if gui { Some(build::app(root)?) } else { None };
+
+    let data = root.join(DEMO_DIR);
+    let password = demo_password(root, &server_bin, &data)?;
 
     if TcpStream::connect_timeout(&reach, Duration::from_millis(300)).is_ok() {
         return Err(Error::Check(format!(
@@ -134,7 +134,7 @@ fn supervise(child: &mut Child, stop: &AtomicBool) -> Result<Option<ExitStatus>>
 }
 
 /// The demo password: generated and seeded on the first run, read back afterwards.
-fn demo_password(root: &Path, server_bin: &str, data: &Path) -> Result<String> {
+fn demo_password(root: &Path, server_bin: &Path, data: &Path) -> Result<String> {
     let file = data.join("demo-password.txt");
     if let Ok(saved) = std::fs::read_to_string(&file) {
         let saved = saved.trim().to_string();

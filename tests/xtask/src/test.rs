@@ -130,7 +130,8 @@ fn webview_tests(root: &Path, app: &Path) -> Result<()> {
             // A 24-bit screen: xvfb-run's default of 8 bits breaks WebKit's rendering.
             .args(["-a", "-s", "-screen 0 1280x1024x24"])
             .args(["cargo", "test", "-p", "hecha-e2e", "--features", "webview"])
-            .args(["--test", "webview", "--", "--test-threads=1"])
+            // --nocapture: the log then shows each WebDriver session and screenshot path.
+            .args(["--test", "webview", "--", "--test-threads=1", "--nocapture"])
             .env("HECHA_APP_BIN", app)
             .env("HECHA_ARTIFACTS", &artifacts)
             .env("HECHA_TAURI_DRIVER", tauri_driver),

@@ -38,6 +38,13 @@ enum Cmd {
     /// Start a local demo: sync server with the demo district (and the desktop app if there is
     /// a display).
     Run,
+    /// The benchmarks (release builds): they print figures and assert no speed. `sync`: no-op
+    /// sync cost at 20 and 2,000 documents, push and initial sync; `photos`: the photo
+    /// pipeline on a 12-megapixel JPEG. Without a name, both.
+    Bench {
+        #[arg(value_parser = ["sync", "photos"])]
+        name: Option<String>,
+    },
 }
 
 /// Why an xtask command failed; `main` prints it once.
@@ -70,6 +77,7 @@ fn main() -> ExitCode {
         Cmd::BuildApp => build::app(&root).map(|_| ()),
         Cmd::Test => test::run(&root),
         Cmd::Run => run::run(&root),
+        Cmd::Bench { name } => bench(&root, name.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -145,6 +153,16 @@ pub fn output(c: &mut Command) -> Result<String> {
             status: out.status,
         })
     }
+}
+
+/// Runs the named benchmark, or all of them.
+fn bench(root: &Path, name: Option<&str>) -> Result<()> {
+    let all = [("sync", "hecha-e2e"), ("photos", "hecha-core")];
+    for (bench, package) in all.iter().filter(|(b, _)| name.is_none_or(|n| n == *b)) {
+        step(&format!("benchmark `{bench}`"));
+        run_cmd(cmd("cargo", root).args(["bench", "-p", package, "--bench", bench]))?;
+    }
+    Ok(())
 }
 
 /// Prints a step header.

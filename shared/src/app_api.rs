@@ -106,8 +106,11 @@ pub struct SyncStatus {
 /// What one sync run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncReport {
+    /// Requests made.
     pub rounds: u32,
+    /// Document sync messages sent, summed over rounds (a new case takes two).
     pub docs_sent: u32,
+    /// Times a document changed here from what the server sent.
     pub docs_received: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,

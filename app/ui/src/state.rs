@@ -102,10 +102,12 @@ impl AppState {
         self.sync_message.set(None);
         spawn_local(async move {
             let message = match ipc::sync_now().await {
-                Ok(report) => format!(
-                    "同步完成：上传 {} 件，接收 {} 件",
-                    report.docs_sent, report.docs_received
-                ),
+                // `docs_sent` counts messages (a case takes two rounds to upload), so only
+                // what arrived is worth a number here; the indicator shows what is left.
+                Ok(report) if report.docs_received > 0 => {
+                    format!("同步完成，收到 {} 件个案的更新", report.docs_received)
+                }
+                Ok(_) => "同步完成".to_string(),
                 Err(e) => e.message,
             };
             self.sync_message.set(Some(message));

@@ -8,10 +8,11 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hecha_shared::api::{CaseDocument, CaseHistory};
+use hecha_shared::CaseId;
 
 use crate::audit::{self, WhyQuery};
 use crate::auth::Caller;
-use crate::case_read::{self, parse_case_id};
+use crate::case_read::{self, parse_case_id, StoredCase};
 use crate::db::audit::AuditAction;
 use crate::error::ApiError;
 use crate::AppState;
@@ -25,22 +26,16 @@ pub(crate) async fn history(
     Path(id): Path<String>,
     why: Result<Query<WhyQuery>, QueryRejection>,
 ) -> Result<Json<CaseHistory>, ApiError> {
-    let case_id = parse_case_id(&id)?;
-    let reason = reason(why)?;
-    let history = state
-        .blocking(move |state| {
-            let stored = case_read::load(state, &caller.scope(), case_id)?;
-            let target = case_id.to_string();
-            audit::record(
-                state,
-                &caller,
-                AuditAction::ReadHistory,
-                &target,
-                reason.as_deref(),
-            )?;
-            case_read::history(state, &stored)
-        })
-        .await?;
+    let (history, _) = read_audited(
+        state,
+        caller,
+        &id,
+        why,
+        AuditAction::ReadHistory,
+        "",
+        |state, stored| case_read::history(state, &stored),
+    )
+    .await?;
     Ok(Json(history))
 }
 
@@ -50,22 +45,16 @@ pub(crate) async fn document(
     Path(id): Path<String>,
     why: Result<Query<WhyQuery>, QueryRejection>,
 ) -> Result<Json<CaseDocument>, ApiError> {
-    let case_id = parse_case_id(&id)?;
-    let reason = reason(why)?;
-    let view = state
-        .blocking(move |state| {
-            let stored = case_read::load(state, &caller.scope(), case_id)?;
-            let target = case_id.to_string();
-            audit::record(
-                state,
-                &caller,
-                AuditAction::ReadCase,
-                &target,
-                reason.as_deref(),
-            )?;
-            case_read::document_view(&stored)
-        })
-        .await?;
+    let (view, _) = read_audited(
+        state,
+        caller,
+        &id,
+        why,
+        AuditAction::ReadCase,
+        "",
+        |_, stored| case_read::document_view(&stored),
+    )
+    .await?;
     Ok(Json(view))
 }
 
@@ -75,31 +64,50 @@ pub(crate) async fn document_raw(
     Path(id): Path<String>,
     why: Result<Query<WhyQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let case_id = parse_case_id(&id)?;
-    let reason = reason(why)?;
-    let stored = state
-        .blocking(move |state| {
-            let stored = case_read::load(state, &caller.scope(), case_id)?;
-            let target = format!("{case_id}.automerge");
-            audit::record(
-                state,
-                &caller,
-                AuditAction::ReadCase,
-                &target,
-                reason.as_deref(),
-            )?;
-            Ok(stored)
-        })
-        .await?;
+    let (bytes, case_id) = read_audited(
+        state,
+        caller,
+        &id,
+        why,
+        AuditAction::ReadCase,
+        ".automerge",
+        |_, stored| Ok(stored.bytes),
+    )
+    .await?;
     let disposition = format!("attachment; filename=\"{case_id}.automerge\"");
     Ok((
         [
             (CONTENT_TYPE, AUTOMERGE_CONTENT_TYPE.to_string()),
             (CONTENT_DISPOSITION, disposition),
         ],
-        stored.bytes,
+        bytes,
     )
         .into_response())
+}
+
+/// The one path of every whole-case read: parse the id, load the case within the caller's
+/// scope, write the audit entry (target: the case id plus `target_suffix`), then make the
+/// answer with `answer` — all in one blocking task, so nothing is answered unaudited.
+async fn read_audited<T: Send + 'static>(
+    state: AppState,
+    caller: Caller,
+    id: &str,
+    why: Result<Query<WhyQuery>, QueryRejection>,
+    action: AuditAction,
+    target_suffix: &'static str,
+    answer: impl FnOnce(&AppState, StoredCase) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(T, CaseId), ApiError> {
+    let case_id = parse_case_id(id)?;
+    let reason = reason(why)?;
+    let value = state
+        .blocking(move |state| {
+            let stored = case_read::load(state, &caller.scope(), case_id)?;
+            let target = format!("{case_id}{target_suffix}");
+            audit::record(state, &caller, action, &target, reason.as_deref())?;
+            answer(state, stored)
+        })
+        .await?;
+    Ok((value, case_id))
 }
 
 fn reason(why: Result<Query<WhyQuery>, QueryRejection>) -> Result<Option<String>, ApiError> {

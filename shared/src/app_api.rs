@@ -48,6 +48,44 @@ pub struct CaseView {
     pub form: CaseForm,
     pub conflicts: Vec<ConflictView>,
     pub unsynced: bool,
+    /// The case's photos (removed ones left out), oldest first.
+    #[serde(default)]
+    pub photos: Vec<PhotoView>,
+}
+
+/// `add_photo`: a photo file for a case, from the camera or picked from files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddPhotoRequest {
+    pub case_id: CaseId,
+    /// A `crate::photo::PhotoKind` code, e.g. `house_outside`.
+    pub kind: String,
+    /// The picked file's name (for messages only; may be empty).
+    #[serde(default)]
+    pub file_name: String,
+    /// The file's bytes, standard base64 (a `data:` URL prefix is tolerated).
+    pub data_base64: String,
+}
+
+/// One photo of a case as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoView {
+    /// SHA-256 of the full image: the photo's identity (`photo_full`, `remove_photo`).
+    pub sha256: String,
+    pub thumb_sha256: String,
+    pub kind: String,
+    pub kind_label_zh: String,
+    pub width: i64,
+    pub height: i64,
+    /// When it was added to the case on the device (ms since the epoch).
+    pub taken_at_ms: i64,
+    /// The camera's capture time as it recorded it, if any.
+    pub captured_at: Option<String>,
+    pub lat_e6: Option<i64>,
+    pub lon_e6: Option<i64>,
+    /// `data:image/jpeg;base64,…` when the thumbnail is on this device.
+    pub thumb_data_url: Option<String>,
+    /// Whether the full image is on this device (else `photo_full` fetches it).
+    pub local_full: bool,
 }
 
 /// One conflicting field as the UI shows it.
@@ -101,6 +139,9 @@ pub struct SyncStatus {
     pub last_synced_at_ms: Option<i64>,
     /// Why the last attempt failed, in Chinese.
     pub last_error: Option<String>,
+    /// Photos taken here whose files the server does not hold yet.
+    #[serde(default)]
+    pub photos_pending: u32,
 }
 
 /// What one sync run did.
@@ -133,6 +174,8 @@ pub enum ErrorCode {
     NotFound,
     /// The local store failed.
     Storage,
+    /// A photo file could not be used (damaged, not an image, too large): see `message`.
+    Photo,
 }
 
 /// The error every command returns: a code to branch on and a message in Chinese.
@@ -162,4 +205,20 @@ impl AppError {
             fields,
         }
     }
+}
+
+/// `current_position`: where the device is now, for a visit's evidence. `status` uses the
+/// codes of the case document's `visit.gps_status`: `ok` (position below), `unavailable`
+/// (no positioning on this device, e.g. a desktop), `denied` (the person refused it).
+/// No position is ever made up: the numbers are 0 unless `status` is `ok`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeoPosition {
+    pub status: String,
+    /// Micro-degrees (WGS-84 as the device reports it).
+    pub lat_e6: i64,
+    pub lon_e6: i64,
+    /// Metres, rounded.
+    pub accuracy_m: i64,
+    /// Why there is no position, in Chinese (empty when `status` is `ok`).
+    pub message: String,
 }

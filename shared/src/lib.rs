@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app_api;
+pub mod blob;
 pub mod calendar;
 pub mod case;
 pub mod id_number;

@@ -158,6 +158,7 @@ fn view(doc: &automerge::Automerge, unsynced: bool) -> CoreResult<CaseView> {
         form: CaseForm::from_case(&c),
         conflicts: docs::conflict_views(doc, &c),
         unsynced,
+        photos: Vec::new(),
     })
 }
 
@@ -274,6 +275,7 @@ pub(crate) fn sync_status(store: &Store, syncing: bool) -> CoreResult<SyncStatus
             unsynced_cases,
             last_synced_at_ms: None,
             last_error: None,
+            photos_pending: 0,
         });
     };
     let state = if syncing {
@@ -287,6 +289,7 @@ pub(crate) fn sync_status(store: &Store, syncing: bool) -> CoreResult<SyncStatus
         unsynced_cases,
         last_synced_at_ms: session.last_sync_ms,
         last_error: session.last_error,
+        photos_pending: 0,
     })
 }
 

@@ -50,6 +50,11 @@ uuid_id!(
     MemberId
 );
 uuid_id!(
+    /// An item of a case's collections other than members (an income item, a neighbour
+    /// visit): the key of its map entry.
+    ItemId
+);
+uuid_id!(
     /// An enrolled device (phone, tablet, desktop).
     DeviceId
 );

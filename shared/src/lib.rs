@@ -20,4 +20,4 @@ pub mod sync;
 pub mod units;
 
 pub use id_number::{IdNumber, IdNumberError};
-pub use ids::{CaseId, DeviceId, MemberId, UnitId, UserId};
+pub use ids::{CaseId, DeviceId, ItemId, MemberId, UnitId, UserId};

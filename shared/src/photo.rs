@@ -90,6 +90,18 @@ pub struct PhotoRef {
     pub gps_lon_e6: Option<i64>,
     /// When the photo was added to the case on the device, ms since the Unix epoch.
     pub taken_at: i64,
+    /// Set instead of deleting: a removed photo is no longer part of the record (schema 2).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub removed: bool,
+    /// When the reference was written into the case, ms since the Unix epoch (schema 2).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub added_at: i64,
+    /// The user id of who added it (schema 2).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub added_by: String,
 }
 
 impl PhotoRef {

@@ -322,6 +322,7 @@ mod tests {
             Member {
                 name: "李建国".into(),
                 relation: "spouse".into(),
+                ..Default::default()
                 id_number: String::new(),
                 added_at: 1,
                 removed: false,

@@ -25,6 +25,7 @@ fn form(i: usize) -> CaseForm {
             id_number: id.to_string(),
             phone: "13800000000".into(),
             address: format!("朝阳街道幸福里{i}号"),
+            ..Default::default()
         },
         members: vec![
             MemberForm {
@@ -38,6 +39,7 @@ fn form(i: usize) -> CaseForm {
                 ..Default::default()
             },
         ],
+        ..Default::default()
     }
 }
 

@@ -35,6 +35,7 @@ fn household(name: &str, n: u32, members: &[(&str, &str)]) -> CaseForm {
             id_number: id_number(n),
             phone: String::new(),
             address: "大武口区朝阳街道".into(),
+            ..Default::default()
         },
         members: members
             .iter()
@@ -44,8 +45,10 @@ fn household(name: &str, n: u32, members: &[(&str, &str)]) -> CaseForm {
                 relation: (*relation).into(),
                 id_number: String::new(),
                 removed: false,
+                ..Default::default()
             })
             .collect(),
+        ..Default::default()
     }
 }
 

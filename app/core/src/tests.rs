@@ -66,6 +66,7 @@ fn form(name: &str, id_number: &str) -> CaseForm {
             id_number: id_number.into(),
             phone: "13800000000".into(),
             address: "朝阳街道幸福里3号".into(),
+            ..Default::default()
         },
         members: vec![MemberForm {
             id: None,
@@ -73,7 +74,9 @@ fn form(name: &str, id_number: &str) -> CaseForm {
             relation: "spouse".into(),
             id_number: String::new(),
             removed: false,
+            ..Default::default()
         }],
+        ..Default::default()
     }
 }
 
@@ -172,6 +175,7 @@ fn an_edit_is_one_more_commit_and_an_unchanged_save_writes_nothing() {
         relation: "child".into(),
         id_number: String::new(),
         removed: false,
+        ..Default::default()
     });
     assert_eq!(core.save_case(edit.clone()).unwrap(), id);
     assert_eq!(stored_doc(&core, id).get_changes(&[]).len(), 2);

@@ -266,6 +266,7 @@ mod tests {
                 id_number: String::new(),
                 added_at: 1,
                 removed: false,
+                ..Default::default()
             },
         );
         write_case(&mut a, &ca, &note("甲"), 2_000).unwrap();

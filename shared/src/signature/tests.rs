@@ -199,6 +199,7 @@ fn member(name: &str, relation: &str, id_number: &str, added_at: i64) -> Member 
         id_number: id_number.into(),
         added_at,
         removed: false,
+        ..Default::default()
     }
 }
 

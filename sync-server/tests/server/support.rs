@@ -238,6 +238,7 @@ pub fn sample_case(id: CaseId, unit: &str, name: &str, id_number: &str, members:
                 id_number: String::new(),
                 added_at: n as i64,
                 removed: false,
+                ..Default::default()
             },
         );
     }

@@ -220,6 +220,7 @@ async fn concurrent_edits_from_two_devices_merge_on_both() {
                 id_number: String::new(),
                 added_at: 9,
                 removed: false,
+                ..Default::default()
             },
         );
     });

@@ -114,6 +114,9 @@ impl ProcessedPhoto {
             gps_lat_e6,
             gps_lon_e6,
             taken_at: taken_at_ms,
+            removed: false,
+            added_at: taken_at_ms,
+            added_by: String::new(),
         }
     }
 }

@@ -38,6 +38,7 @@ impl MemberRow {
             relation: self.relation.get_untracked(),
             id_number: self.id_number.get_untracked(),
             removed: self.removed.get_untracked(),
+            ..Default::default()
         }
     }
 }

@@ -98,8 +98,10 @@ impl FormState {
                 id_number: self.id_number.get_untracked(),
                 phone: self.phone.get_untracked(),
                 address: self.address.get_untracked(),
+                ..Default::default()
             },
             members: rows.iter().map(|r| r.to_form()).collect(),
+            ..Default::default()
         }
     }
 

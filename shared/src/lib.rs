@@ -12,10 +12,12 @@ pub mod case;
 pub mod id_number;
 pub mod ids;
 pub mod lifecycle;
+pub mod money;
 pub mod photo;
 pub mod recheck;
 pub mod signature;
 pub mod spot_check;
+pub mod standards;
 pub mod sync;
 pub mod units;
 

@@ -224,7 +224,7 @@ mod tests {
         a.community = "幸福里社区".into();
         a.area = "urban".into();
         let m = case.members.get_mut("m1").unwrap();
-        m.id_number = "110105195001010014".into();
+        m.id_number = "110105195001010012".into();
         m.health = "disabled".into();
         m.disability_grade = "2".into();
         m.labour = "none".into();

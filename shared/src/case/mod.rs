@@ -14,8 +14,10 @@
 
 mod codes;
 mod conflicts;
+pub mod derive;
 mod doc;
 mod form;
+pub mod lifecycle_doc;
 mod write;
 
 use std::collections::BTreeMap;

@@ -17,6 +17,7 @@ mod conflicts;
 pub mod derive;
 mod doc;
 mod form;
+pub mod lifecycle_doc;
 mod write;
 
 use std::collections::BTreeMap;

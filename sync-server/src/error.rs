@@ -37,6 +37,15 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A blob larger than the server keeps.
+    #[error("blob of {size} bytes (at most {max})")]
+    BlobTooLarge { size: u64, max: u64 },
+    /// An uploaded blob whose bytes do not hash to its name (the upload is discarded).
+    #[error("blob does not match its SHA-256")]
+    HashMismatch,
+    /// A chunk that does not start where the bytes held end.
+    #[error("chunk offset does not match the {received} bytes held")]
+    OffsetMismatch { received: u64 },
     #[error("no such route")]
     NotFound,
     /// A case that does not exist or is outside the caller's scope: one answer for both.
@@ -59,7 +68,10 @@ impl ApiError {
             ApiError::BadRequest(_)
             | ApiError::MalformedSync(_)
             | ApiError::UnsupportedProtocol { .. }
-            | ApiError::TooManyDocs { .. } => StatusCode::BAD_REQUEST,
+            | ApiError::TooManyDocs { .. }
+            | ApiError::HashMismatch => StatusCode::BAD_REQUEST,
+            ApiError::OffsetMismatch { .. } => StatusCode::CONFLICT,
+            ApiError::BlobTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::ActorInUse => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -82,6 +94,9 @@ impl ApiError {
             ApiError::TooManyDocs { .. } => "too_many_docs",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::BlobTooLarge { .. } => "blob_too_large",
+            ApiError::HashMismatch => "hash_mismatch",
+            ApiError::OffsetMismatch { .. } => "offset_mismatch",
             ApiError::NotFound => "not_found",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -112,6 +127,17 @@ impl ApiError {
                 hecha_shared::sync::CONTENT_TYPE
             ),
             ApiError::PayloadTooLarge => "请求数据过大，请分批同步".into(),
+            ApiError::BlobTooLarge { size, max } => format!(
+                "照片文件过大（{}字节，上限{} MB），服务器不接收",
+                size,
+                max / (1024 * 1024)
+            ),
+            ApiError::HashMismatch => {
+                "照片数据校验失败（SHA-256 与编号不符），已丢弃这次上传，请重新上传".into()
+            }
+            ApiError::OffsetMismatch { received } => {
+                format!("上传位置不对：服务器已收到{received}字节，请从那里继续")
+            }
             ApiError::NotFound => "请求的地址不存在".into(),
             ApiError::Unavailable => "案件不存在或不在您的查看范围内".into(),
             ApiError::Internal(_) => "服务器内部错误，请稍后重试".into(),

@@ -9,6 +9,7 @@
 
 mod audit;
 pub mod auth;
+pub mod blobs;
 mod case_read;
 mod db;
 pub mod demo;

@@ -184,6 +184,8 @@ fn apply_changes(
                 ..SaveOptions::default()
             });
             cases::save(&tx, case_id, &unit, &bytes, seq, &ledger, now_ms)?;
+            // Who may upload and read a photo follows the cases that name it.
+            crate::db::blobs::add_refs(&tx, case_id, &hecha_shared::blob::referenced_blobs(&doc))?;
             tx.commit()?;
             tracing::debug!(%case_id, seq, "case stored");
         }

@@ -7,6 +7,7 @@
 //! use a small pool of their own connections (WAL lets them run beside the writer).
 
 pub(crate) mod audit;
+pub(crate) mod blobs;
 pub(crate) mod cases;
 pub(crate) mod devices;
 pub(crate) mod meta;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&[&str]] = &[
     ],
     &[devices::MIGRATION_2],
     &[audit::MIGRATION_3],
+    &[blobs::MIGRATION_BLOBS],
 ];
 
 /// Most idle reader connections kept open.

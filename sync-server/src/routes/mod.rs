@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod blobs;
 mod case_read;
 mod cases;
 mod export;
@@ -41,6 +42,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/export/cases.csv", get(export::cases_csv))
         .route("/api/v1/export/cases.xlsx", get(export::cases_xlsx))
         .route("/api/v1/stats", get(stats::stats))
+        .route(
+            "/api/v1/blobs/{sha256}",
+            get(blobs::download)
+                .put(blobs::upload)
+                .layer(DefaultBodyLimit::max(hecha_shared::blob::MAX_CHUNK_BYTES as usize)),
+        )
+        .route("/api/v1/blobs/{sha256}/status", get(blobs::status))
         .fallback(not_found)
         .layer(json_limit)
         .layer(

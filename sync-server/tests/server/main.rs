@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod blobs;
 mod case_read;
 mod cases;
 mod export;

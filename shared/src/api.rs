@@ -85,6 +85,56 @@ pub struct CaseRow {
     pub member_count: u32,
     pub status: String,
     pub updated_at_ms: i64,
+    // ---- schema v2 ledger columns (issue 4); absent from older servers' answers ----
+    /// When the server first stored the case (ms).
+    #[serde(default)]
+    pub created_at_ms: i64,
+    /// `male` / `female` from the ID number; empty when it is not a valid ID number.
+    #[serde(default)]
+    pub sex: String,
+    /// Age in whole years today (Beijing time), from the ID number.
+    #[serde(default)]
+    pub age: Option<u32>,
+    /// 社区/村.
+    #[serde(default)]
+    pub community: String,
+    /// `application`, `on_behalf`, `discovery` (empty for schema-1 documents).
+    #[serde(default)]
+    pub origin: String,
+    #[serde(default)]
+    pub urgent: bool,
+    /// `urban` / `rural` / empty.
+    #[serde(default)]
+    pub area: String,
+    /// Chosen assistance type codes, sorted.
+    #[serde(default)]
+    pub assistance: Vec<String>,
+    /// Chosen hardship cause codes, sorted.
+    #[serde(default)]
+    pub hardship: Vec<String>,
+    /// Per-capita monthly household income, fen.
+    #[serde(default)]
+    pub per_capita_fen: i64,
+    /// Annual household income, fen.
+    #[serde(default)]
+    pub annual_income_fen: i64,
+    /// The verifier who created the case (the user whose device first brought it).
+    #[serde(default)]
+    pub verifier: Option<UserId>,
+    #[serde(default)]
+    pub verifier_name: Option<String>,
+    /// When the home visit started (ms); `None`: no visit recorded.
+    #[serde(default)]
+    pub visit_at_ms: Option<i64>,
+    /// The latest signature's time (ms); `None`: not signed.
+    #[serde(default)]
+    pub signed_at_ms: Option<i64>,
+    /// Some signature no longer matches the content it attested.
+    #[serde(default)]
+    pub changed_after_signing: bool,
+    /// Some field holds concurrent values nobody has resolved.
+    #[serde(default)]
+    pub open_conflicts: bool,
 }
 
 /// `GET /api/v1/cases` query parameters.
@@ -194,6 +244,56 @@ pub struct StatusCount {
 pub struct CaseStats {
     pub counts: Vec<StatusCount>,
     pub total: u64,
+}
+
+/// One cell of `GET /api/v1/stats/assistance`: the cases of a unit in a status that
+/// chose an assistance type (a case choosing two types counts in both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistanceCount {
+    pub unit: UnitId,
+    pub unit_name: String,
+    /// An `AssistanceType` code; empty: cases with no assistance type chosen.
+    pub assistance: String,
+    pub status: String,
+    /// Cases (households).
+    pub households: u64,
+    /// People in those households (applicant + members not removed).
+    pub persons: u64,
+    /// Sum of the households' annual income, fen.
+    pub annual_income_fen: i64,
+    /// Sum of the households' per-capita monthly income, fen (divide by `households`
+    /// for the mean).
+    pub per_capita_fen_sum: i64,
+}
+
+/// `GET /api/v1/stats/assistance`: counts and amounts by unit × assistance type × status
+/// within the caller's scope, ordered by unit, assistance, status; empty cells left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistanceStats {
+    pub cells: Vec<AssistanceCount>,
+    /// Distinct cases counted (a case is one household however many types it chose).
+    pub total_households: u64,
+}
+
+/// One row of `GET /api/v1/stats/visits`: home visits a verifier started in a month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitCount {
+    /// `None`: cases whose creator the server does not know.
+    pub verifier: Option<UserId>,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub unit: UnitId,
+    pub unit_name: String,
+    /// `YYYY-MM`, Beijing time.
+    pub month: String,
+    pub visits: u64,
+}
+
+/// `GET /api/v1/stats/visits`: visits per verifier per month, ordered by month, unit,
+/// username.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitStats {
+    pub rows: Vec<VisitCount>,
 }
 
 /// The body of every error response: a stable code and a message for people.

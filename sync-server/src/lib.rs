@@ -15,6 +15,7 @@ mod db;
 pub mod demo;
 mod error;
 mod export;
+mod ledger;
 #[cfg(test)]
 mod noop_sync_tests;
 mod routes;
@@ -143,6 +144,10 @@ impl AppState {
             source,
         })?;
         let db = db::Db::open(config.data_dir.join(DB_FILE))?;
+        let rederived = ledger::rederive_stale(&db)?;
+        if rederived > 0 {
+            tracing::info!(cases = rederived, "ledger columns re-derived from the documents");
+        }
         Ok(AppState {
             inner: Arc::new(Inner { config, db }),
         })

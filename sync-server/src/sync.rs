@@ -20,8 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, Automerge, SaveOptions};
-use hecha_shared::case::{load_document, read_case, CaseDoc};
-use hecha_shared::id_number::mask_id_text;
+use hecha_shared::case::{load_document, read_case};
 use hecha_shared::sync::{
     Cursor, DocMessage, DocReply, SyncRequest, SyncResponse, MAX_CHANGED_PER_RESPONSE,
     PROTOCOL_VERSION,
@@ -30,9 +29,10 @@ use hecha_shared::{CaseId, UnitId};
 use rusqlite::TransactionBehavior;
 
 use crate::auth::{Caller, Scope};
-use crate::db::cases::{self, CaseScope, LedgerColumns};
+use crate::db::cases::{self, CaseScope};
 use crate::db::meta;
 use crate::error::ApiError;
+use crate::ledger::{self, CaseColumns};
 use crate::AppState;
 
 /// Carries out one sync request for `caller` (blocking: SQLite and Automerge work).
@@ -167,15 +167,15 @@ fn apply_changes(
             Err(refusal) => return Ok(refused(case_id, caller, refusal)),
         };
         if outcome.heads_changed {
-            let ledger = match read_case(&doc) {
+            let columns = match read_case(&doc) {
                 Ok(case) if case.case_id != case_id.to_string() => {
                     tracing::info!(%case_id, doc_case_id = %case.case_id, "case id mismatch");
                     return Ok(rejected(case_id, "文档的案件编号与请求不符"));
                 }
-                Ok(case) => ledger_columns(&case),
+                Ok(case) => ledger::columns(&doc, &case),
                 Err(e) => {
                     tracing::info!(%case_id, error = %e, "stored a document that is not (yet) a whole case");
-                    LedgerColumns::default()
+                    CaseColumns::default()
                 }
             };
             let seq = meta::next_seq(&tx)?;
@@ -183,7 +183,16 @@ fn apply_changes(
                 retain_orphans: false,
                 ..SaveOptions::default()
             });
-            cases::save(&tx, case_id, &unit, &bytes, seq, &ledger, now_ms)?;
+            cases::save(
+                &tx,
+                case_id,
+                &unit,
+                Some(caller.user.user_id),
+                &bytes,
+                seq,
+                &columns,
+                now_ms,
+            )?;
             // Who may upload and read a photo follows the cases that name it.
             crate::db::blobs::add_refs(&tx, case_id, &hecha_shared::blob::referenced_blobs(&doc))?;
             tx.commit()?;
@@ -262,20 +271,6 @@ pub(crate) fn exchange(
     })
 }
 
-/// The ledger columns of a case as its document now reads.
-pub(crate) fn ledger_columns(case: &CaseDoc) -> LedgerColumns {
-    let id = case.applicant.id_number.trim().to_ascii_uppercase();
-    let chars: Vec<char> = id.chars().collect();
-    let suffix: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-    LedgerColumns {
-        applicant_name: case.applicant.name.trim().to_string(),
-        id_masked: mask_id_text(&id),
-        id_suffix: suffix,
-        member_count: case.household_size(),
-        status: case.status.clone(),
-    }
-}
-
 fn reply(case_id: CaseId, message: Vec<u8>) -> DocReply {
     DocReply::Message(DocMessage { case_id, message })
 }
@@ -313,7 +308,7 @@ fn refused(case_id: CaseId, caller: &Caller, refusal: Refusal) -> DocReply {
 mod tests {
     use super::*;
     use automerge::ActorId;
-    use hecha_shared::case::{create_document, ChangeNote, Member};
+    use hecha_shared::case::{create_document, CaseDoc, ChangeNote, Member};
 
     fn case(id: CaseId) -> CaseDoc {
         let mut case = CaseDoc::new_case(id, &UnitId::new("chaoyang").unwrap(), 1_000);
@@ -324,10 +319,10 @@ mod tests {
             Member {
                 name: "李建国".into(),
                 relation: "spouse".into(),
-                ..Default::default()
                 id_number: String::new(),
                 added_at: 1,
                 removed: false,
+                ..Default::default()
             },
         );
         case
@@ -395,20 +390,5 @@ mod tests {
         let outcome = exchange(&mut server, push_all(&on_b), &b).unwrap();
         assert!(outcome.heads_changed);
         assert_eq!(server.get_heads(), on_b.get_heads());
-    }
-
-    #[test]
-    fn ledger_columns_mask_the_id_and_count_the_household() {
-        let columns = ledger_columns(&case(CaseId::from_random_bytes([4; 16])));
-        assert_eq!(
-            columns,
-            LedgerColumns {
-                applicant_name: "王秀兰".into(),
-                id_masked: "110105********002X".into(),
-                id_suffix: "002X".into(),
-                member_count: 2,
-                status: "applied".into(),
-            }
-        );
     }
 }

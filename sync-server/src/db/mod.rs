@@ -34,6 +34,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[devices::MIGRATION_2],
     &[audit::MIGRATION_3],
     &[blobs::MIGRATION_BLOBS],
+    &[cases::MIGRATION_LEDGER_V2],
 ];
 
 /// Most idle reader connections kept open.

@@ -42,6 +42,23 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/export/cases.csv", get(export::cases_csv))
         .route("/api/v1/export/cases.xlsx", get(export::cases_xlsx))
         .route("/api/v1/stats", get(stats::stats))
+        .route("/api/v1/stats/assistance", get(stats::assistance))
+        .route("/api/v1/stats/visits", get(stats::visits))
+        .route("/api/v1/stats/conflicts", get(stats::conflicts))
+        .route(
+            "/api/v1/stats/changed-after-signing",
+            get(stats::changed_after_signing),
+        )
+        .route(
+            "/api/v1/export/stats/assistance.csv",
+            get(export::assistance_csv),
+        )
+        .route(
+            "/api/v1/export/stats/assistance.xlsx",
+            get(export::assistance_xlsx),
+        )
+        .route("/api/v1/export/stats/visits.csv", get(export::visits_csv))
+        .route("/api/v1/export/stats/visits.xlsx", get(export::visits_xlsx))
         .route(
             "/api/v1/blobs/{sha256}",
             get(blobs::download)

@@ -1,5 +1,6 @@
 //! Ledger exports: the XLSX opens and its cells read back, the CSV parses with its BOM,
-//! both follow the ledger's filters and scope, mask ID numbers and are audited.
+//! both follow the ledger's filters and scope, mask ID numbers for every role but bureau
+//! staff, and are audited.
 
 use std::io::Cursor;
 
@@ -10,13 +11,28 @@ use hecha_shared::CaseId;
 
 use crate::support::{error_of, sample_case, TestServer};
 
-const HEADERS: [&str; 7] = [
+const HEADERS: [&str; 22] = [
     "序号",
     "所属单位",
+    "社区",
     "申请人",
     "身份证号",
+    "性别",
+    "年龄",
     "家庭人口",
+    "城乡",
+    "来源",
+    "救助类型",
+    "致困原因",
+    "家庭年收入(元)",
+    "家庭月人均收入(元)",
     "状态",
+    "核查员",
+    "入户时间",
+    "签字时间",
+    "签字后修改",
+    "未解决冲突",
+    "创建时间",
     "更新时间",
 ];
 
@@ -112,31 +128,52 @@ async fn the_xlsx_ledger_opens_and_its_cells_read_back() {
     // Newest first, numbered from 1; numbers are numbers, text is text.
     assert_eq!(rows[1][0], Data::Float(1.0));
     assert_eq!(
-        rows[1][2],
+        rows[1][3],
         Data::String("=HYPERLINK(\"http://x\",\"点我\")".into()),
         "a name that looks like a formula stays text"
     );
-    assert_eq!(rows[1][3].to_string(), "", "no ID number, an empty cell");
-    assert_eq!(rows[1][4], Data::Float(1.0));
+    assert_eq!(rows[1][4].to_string(), "", "no ID number, an empty cell");
+    assert_eq!(rows[1][7], Data::Float(1.0));
+    // A supervisor's export masks ID numbers; sex and age come from the ID number (born
+    // 1949-12-31, so 73 on 2023-11-15).
     assert_eq!(
         text(&rows[2]),
         vec![
             "2",
             "朝阳街道",
+            "",
             "王秀兰",
             "110105********002X",
+            "女",
+            "73",
             "3",
+            "",
+            "本人申请",
+            "",
+            "",
+            "0",
+            "0",
             "申请",
-            "2023-11-15 06:13"
+            "朝阳街道核查员1",
+            "",
+            "",
+            "否",
+            "否",
+            "2023-11-15 06:13",
+            "2023-11-15 06:13",
         ]
     );
-    assert_eq!(rows[2][4], Data::Float(3.0));
-    assert_eq!(text(&rows[1])[6], "2023-11-15 06:14");
+    assert_eq!(rows[2][6], Data::Float(73.0));
+    assert_eq!(rows[2][7], Data::Float(3.0));
+    assert_eq!(text(&rows[1])[21], "2023-11-15 06:14");
 
-    // The bureau's export has the whole district; filters are the ledger's.
+    // The bureau's export has the whole district with full ID numbers; filters are the
+    // ledger's.
     let bureau = server.login("bureau-staff").await;
     let (_, all) = server.get(&bureau.token, "/api/v1/export/cases.xlsx").await;
-    assert_eq!(sheet(&all).len(), 4);
+    let all = sheet(&all);
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().any(|r| r[4].to_string() == "11010519491231002X"));
     let (_, filtered) = server
         .get(
             &bureau.token,
@@ -146,8 +183,8 @@ async fn the_xlsx_ledger_opens_and_its_cells_read_back() {
     let filtered = sheet(&filtered);
     assert_eq!(filtered.len(), 2);
     assert_eq!(
-        text(&filtered[1])[1..4],
-        ["星海镇", "李四, 先生", "640202********0011"]
+        text(&filtered[1])[1..6],
+        ["星海镇", "", "李四, 先生", "640202198001010011", ""]
     );
 }
 
@@ -179,11 +216,27 @@ async fn the_csv_ledger_has_a_bom_chinese_headers_and_parses() {
         [vec![
             "1",
             "星海镇",
+            "",
             "李四, 先生",
-            "640202********0011",
+            "640202198001010011",
+            // Not a valid ID number (check digit): no sex or age is made up from it.
+            "",
+            "",
             "2",
+            "",
+            "本人申请",
+            "",
+            "",
+            "0.00",
+            "0.00",
             "申请",
-            "2023-11-15 06:14"
+            "星海镇核查员1",
+            "",
+            "",
+            "否",
+            "否",
+            "2023-11-15 06:14",
+            "2023-11-15 06:14",
         ]]
     );
 
@@ -195,8 +248,11 @@ async fn the_csv_ledger_has_a_bom_chinese_headers_and_parses() {
     assert_eq!(status, StatusCode::OK);
     let records = parse_csv(std::str::from_utf8(&bytes[3..]).unwrap());
     assert_eq!(records.len(), 3);
-    assert_eq!(records[1][2], "'=HYPERLINK(\"http://x\",\"点我\")");
-    assert_eq!(records[2][3], "110105********002X");
+    assert_eq!(records[1][3], "'=HYPERLINK(\"http://x\",\"点我\")");
+    assert_eq!(
+        records[2][4], "110105********002X",
+        "supervisors get masked IDs"
+    );
     assert!(!String::from_utf8_lossy(&bytes).contains("19491231"));
 }
 

@@ -15,6 +15,7 @@ mod db;
 pub mod demo;
 mod error;
 mod export;
+mod import;
 mod ledger;
 #[cfg(test)]
 mod noop_sync_tests;

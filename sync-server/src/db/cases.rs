@@ -602,13 +602,13 @@ pub(crate) fn by_assistance(
         |r| r.get(0),
     )?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT c.unit, n.name, coalesce(k.code, '') AS assistance, c.status, count(*),
+        "SELECT c.unit, n.name, coalesce(k.code, '') AS assistance_code, c.status, count(*),
                 sum(c.member_count), sum(c.annual_income_fen), sum(c.per_capita_fen)
          FROM cases c JOIN units n ON n.code = c.unit
          LEFT JOIN case_codes k ON k.case_id = c.case_id AND k.kind = 'assistance'
          {where_sql}
-         GROUP BY c.unit, assistance, c.status
-         ORDER BY c.unit, assistance, c.status"
+         GROUP BY c.unit, assistance_code, c.status
+         ORDER BY c.unit, assistance_code, c.status"
     ))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
         Ok(AssistanceCount {

@@ -12,5 +12,6 @@ mod export;
 mod http;
 mod matrix;
 mod provenance;
+mod queries;
 mod stats;
 mod sync;

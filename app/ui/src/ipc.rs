@@ -5,8 +5,8 @@
 //! parameter names (snake_case); failures come back as [`AppError`].
 
 use hecha_shared::app_api::{
-    AppError, CaseSummary, CaseView, EnrolRequest, ErrorCode, ResolveRequest, SessionInfo,
-    SyncReport, SyncStatus,
+    AddPhotoRequest, AppError, CaseSummary, CaseView, EnrolRequest, ErrorCode, GeoPosition,
+    PhotoView, ResolveRequest, SessionInfo, SyncReport, SyncStatus,
 };
 use hecha_shared::case::CaseForm;
 use hecha_shared::CaseId;
@@ -111,4 +111,69 @@ pub async fn sync_now() -> Result<SyncReport, AppError> {
 
 pub async fn sync_status() -> Result<SyncStatus, AppError> {
     call("sync_status", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct DraftArgs<'a> {
+    key: &'a str,
+}
+
+#[derive(Serialize)]
+struct SaveDraftArgs<'a> {
+    key: &'a str,
+    form: &'a CaseForm,
+}
+
+#[derive(Serialize)]
+struct AddPhotoArgs<'a> {
+    req: &'a AddPhotoRequest,
+}
+
+#[derive(Serialize)]
+struct PhotoArgs<'a> {
+    case_id: CaseId,
+    sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct SignArgs<'a, R> {
+    req: &'a R,
+}
+
+/// Keeps the form as typed (no validation); `key` is the case id or `new`.
+pub async fn save_draft(key: &str, form: &CaseForm) -> Result<(), AppError> {
+    call("save_draft", &SaveDraftArgs { key, form }).await
+}
+
+/// The draft kept under `key`, if there is one.
+pub async fn load_draft(key: &str) -> Result<Option<CaseForm>, AppError> {
+    call("load_draft", &DraftArgs { key }).await
+}
+
+pub async fn discard_draft(key: &str) -> Result<(), AppError> {
+    call("discard_draft", &DraftArgs { key }).await
+}
+
+/// Runs a photo file through the core's pipeline and adds it to the case.
+pub async fn add_photo(req: &AddPhotoRequest) -> Result<PhotoView, AppError> {
+    call("add_photo", &AddPhotoArgs { req }).await
+}
+
+pub async fn remove_photo(case_id: CaseId, sha256: &str) -> Result<(), AppError> {
+    call("remove_photo", &PhotoArgs { case_id, sha256 }).await
+}
+
+/// Records a signature over the case's current content; returns the case's signatures.
+pub async fn sign_case<R: Serialize, T: DeserializeOwned>(req: &R) -> Result<T, AppError> {
+    call("sign_case", &SignArgs { req }).await
+}
+
+/// Where the device is (the visit's evidence); `unavailable` on a desktop.
+pub async fn current_position() -> Result<GeoPosition, AppError> {
+    call("current_position", &NoArgs {}).await
+}
+
+/// The bureau's 低保 standards as the core last fetched them (`None` before the first sync).
+pub async fn standards() -> Result<Option<hecha_shared::standards::Standards>, AppError> {
+    call("standards", &NoArgs {}).await
 }

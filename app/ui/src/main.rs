@@ -6,11 +6,14 @@ mod components;
 mod format;
 mod ipc;
 mod pages;
+mod pending;
 mod state;
 
 use leptos::prelude::*;
 
-use crate::pages::{case_form::CaseFormPage, case_list::CaseListPage, login::LoginPage};
+use crate::pages::{
+    case_list::CaseListPage, discovery::DiscoveryPage, login::LoginPage, visit_form::VisitFormPage,
+};
 use crate::state::{AppState, Page};
 
 fn main() {
@@ -33,7 +36,8 @@ fn App() -> impl IntoView {
                 Page::Starting => view! { <p class="boot">"正在加载…"</p> }.into_any(),
                 Page::Login => view! { <LoginPage /> }.into_any(),
                 Page::Cases => view! { <CaseListPage /> }.into_any(),
-                Page::Case(id) => view! { <CaseFormPage case_id=id /> }.into_any(),
+                Page::Case(id) => view! { <VisitFormPage case_id=id /> }.into_any(),
+                Page::Discovery => view! { <DiscoveryPage /> }.into_any(),
             }}
         </div>
     }

@@ -24,6 +24,8 @@ pub enum Page {
     Cases,
     /// The case form; `None` for a new case.
     Case(Option<CaseId>),
+    /// A new quick discovery report (发现报告).
+    Discovery,
 }
 
 /// Shared by every page through context; all fields are signals, so it is `Copy`.

@@ -1,7 +1,9 @@
 //! Pieces shared by the pages.
 
 pub mod conflicts;
-pub mod field;
 pub mod header;
-pub mod member_row;
+pub mod inputs;
+pub mod photos;
+pub mod signature_pad;
+pub mod signatures;
 pub mod sync_indicator;

@@ -1,5 +1,5 @@
 //! The sync indicator: 离线 / 同步中 / 已同步 (or 未登录 / 同步被拒绝), how many cases
-//! are not yet on the server, and the 立即同步 button.
+//! are not yet on the server, how many photos are still to send, and the 立即同步 button.
 
 use hecha_shared::app_api::SyncState;
 use leptos::prelude::*;
@@ -20,6 +20,7 @@ pub fn SyncIndicator() -> impl IntoView {
                 SyncState::Syncing => "syncing",
                 SyncState::Synced => "synced",
                 SyncState::Refused => "refused",
+                SyncState::Revoked => "revoked",
             },
             None => "unknown",
         };
@@ -29,6 +30,11 @@ pub fn SyncIndicator() -> impl IntoView {
         state
             .sync
             .with(|s| s.as_ref().map(|s| s.unsynced_cases).unwrap_or(0))
+    });
+    let photos = Memo::new(move |_| {
+        state
+            .sync
+            .with(|s| s.as_ref().map(|s| s.photos_pending).unwrap_or(0))
     });
     // Details on tap/hover: the last error, or when the last sync finished.
     let detail = move || {
@@ -52,6 +58,11 @@ pub fn SyncIndicator() -> impl IntoView {
                 "未同步 "
                 <strong id="unsynced-count">{unsynced}</strong>
                 " 件"
+            </span>
+            <span class="unsynced photos-pending" class:has-unsynced=move || { photos.get() > 0 }>
+                "待传照片 "
+                <strong id="photos-pending">{photos}</strong>
+                " 张"
             </span>
             <button
                 id="sync-now"

@@ -81,6 +81,14 @@ pub fn CaseListPage() -> impl IntoView {
                 >
                     "新建个案"
                 </button>
+                <button
+                    id="new-discovery"
+                    type="button"
+                    class="secondary"
+                    on:click=move |_| state.page.set(Page::Discovery)
+                >
+                    "发现报告"
+                </button>
             </div>
             {move || error.get().map(|msg| view! { <p class="error-text">{msg}</p> })}
             <ul id="case-list" class="case-list">

@@ -26,6 +26,7 @@ pub fn LoginPage() -> impl IntoView {
             server_url: server_url.get_untracked(),
             username: username.get_untracked(),
             password: password.get_untracked(),
+            code: None,
         };
         busy.set(true);
         error.set(None);

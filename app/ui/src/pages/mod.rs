@@ -1,5 +1,7 @@
-//! One module per screen: login, the case list (台账) and the case form.
+//! One module per screen: login, the case list (台账), the investigation form and the
+//! quick discovery report.
 
-pub mod case_form;
 pub mod case_list;
+pub mod discovery;
 pub mod login;
+pub mod visit_form;

@@ -5,14 +5,15 @@
 //! conflicts), never from copies of them here.
 
 use automerge::{Automerge, ObjType, ReadDoc, Value, ROOT};
-use hecha_shared::case::{conflicts, CaseDoc};
+use hecha_shared::case::{conflicts, derive, CaseDoc};
 use hecha_shared::id_number::{mask_id_text, Sex};
 use hecha_shared::signature::{attested_content, read_record, signature_status, SignatureCheck};
 use hecha_shared::IdNumber;
 
 /// Bumped whenever what [`columns`] derives changes: stored rows with a lower version are
-/// re-derived from their documents when the server opens its database.
-pub(crate) const DERIVE_VERSION: i64 = 1;
+/// re-derived from their documents when the server opens its database. (2: incomes from
+/// `hecha_shared::case::derive`.)
+pub(crate) const DERIVE_VERSION: i64 = 2;
 
 /// Everything the ledger keeps of one case besides its unit, verifier and times.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,8 +92,8 @@ pub(crate) fn columns(doc: &Automerge, case: &CaseDoc) -> CaseColumns {
         area: case.applicant.area.clone(),
         assistance: chosen(&case.assistance),
         hardship: chosen(&case.hardship),
-        per_capita_fen: 0,
-        annual_income_fen: 0,
+        per_capita_fen: derive::per_capita_monthly_income_fen(case),
+        annual_income_fen: derive::annual_income_fen(case),
         visit_at_ms: Some(case.visit.started_at).filter(|t| *t > 0),
         signed_at_ms,
         changed_after_signing,

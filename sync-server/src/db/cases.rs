@@ -10,6 +10,7 @@
 //! cursor N" as one range scan that does not touch the table.
 
 use hecha_shared::api::{AssistanceCount, CaseRow, StatusCount, VisitCount};
+use hecha_shared::id_number::Date;
 use hecha_shared::{CaseId, UnitId, UserId};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -487,10 +488,20 @@ fn split_codes(joined: String) -> Vec<String> {
     }
 }
 
-/// Age in whole years on `today` (both `YYYYMMDD`); `None` without a birth date.
+/// Age in whole years on `today` (both `YYYYMMDD`, as `hecha_shared::case::derive::age_on`
+/// counts it); `None` without a birth date.
 pub(crate) fn age_on(birth_ymd: i64, today_ymd: i64) -> Option<u32> {
-    (birth_ymd > 0 && today_ymd >= birth_ymd)
-        .then(|| u32::try_from((today_ymd - birth_ymd) / 10_000).unwrap_or(0))
+    let date = |ymd: i64| {
+        Date::new(
+            u16::try_from(ymd / 10_000).ok()?,
+            u8::try_from(ymd / 100 % 100).ok()?,
+            u8::try_from(ymd % 100).ok()?,
+        )
+    };
+    Some(hecha_shared::case::derive::age_on(
+        date(birth_ymd)?,
+        date(today_ymd)?,
+    ))
 }
 
 /// One page of the ledger in the filter's order, and how many cases match in all (ages

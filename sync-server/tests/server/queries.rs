@@ -10,7 +10,7 @@ use automerge::{ActorId, ObjType, ROOT};
 use axum::http::StatusCode;
 use calamine::{Data, Reader, Xlsx};
 use hecha_shared::api::{AssistanceStats, CaseList, VisitStats};
-use hecha_shared::case::{create_document, read_case, write_case, CaseDoc, Member};
+use hecha_shared::case::{create_document, read_case, write_case, CaseDoc, IncomeItem, Member};
 use hecha_shared::signature::{
     attest_hash, attested_content, insert_record, to_hex, SignatureMark, SignatureRecord,
     SignerRole,
@@ -37,6 +37,8 @@ struct Seed {
     urgent: bool,
     visit_ms: i64,
     members: usize,
+    /// One income item: period and amount in fen.
+    income: Option<(&'static str, i64)>,
 }
 
 /// The district, worked out by hand:
@@ -59,6 +61,7 @@ const SEEDS: [Seed; 7] = [
         // 2023-10-31 23:30 Beijing: still October there (and in UTC).
         visit_ms: NOV_1_BEIJING - 30 * MINUTE,
         members: 2,
+        income: Some(("monthly", 90_000)),
     },
     Seed {
         name: "李建国",
@@ -73,6 +76,7 @@ const SEEDS: [Seed; 7] = [
         // 2023-11-01 00:10 Beijing: November there, October in UTC.
         visit_ms: NOV_1_BEIJING + 10 * MINUTE,
         members: 1,
+        income: Some(("annual", 600_000)),
     },
     Seed {
         name: "张伟",
@@ -86,6 +90,7 @@ const SEEDS: [Seed; 7] = [
         urgent: false,
         visit_ms: 0,
         members: 0,
+        income: None,
     },
     Seed {
         name: "刘芳",
@@ -99,6 +104,7 @@ const SEEDS: [Seed; 7] = [
         urgent: true,
         visit_ms: NOV_1_BEIJING + 8 * 60 * MINUTE,
         members: 0,
+        income: None,
     },
     Seed {
         name: "陈静",
@@ -112,6 +118,7 @@ const SEEDS: [Seed; 7] = [
         urgent: false,
         visit_ms: 0,
         members: 0,
+        income: None,
     },
     Seed {
         name: "王强",
@@ -125,6 +132,7 @@ const SEEDS: [Seed; 7] = [
         urgent: false,
         visit_ms: NOV_1_BEIJING + 4 * DAY,
         members: 0,
+        income: None,
     },
     Seed {
         name: "赵敏",
@@ -138,6 +146,7 @@ const SEEDS: [Seed; 7] = [
         urgent: false,
         visit_ms: NOV_1_BEIJING + 4 * DAY,
         members: 0,
+        income: None,
     },
 ];
 
@@ -160,6 +169,18 @@ fn case_of(seed: &Seed) -> CaseDoc {
     case.assistance.insert("housing".into(), false);
     for code in seed.hardship {
         case.hardship.insert((*code).into(), true);
+    }
+    if let Some((period, amount_fen)) = seed.income {
+        case.income.insert(
+            "i1".into(),
+            IncomeItem {
+                category: "wages".into(),
+                period: period.into(),
+                amount_fen,
+                added_at: 1,
+                ..Default::default()
+            },
+        );
     }
     for n in 0..seed.members {
         case.members.insert(
@@ -387,6 +408,24 @@ async fn sorts_run_both_ways_and_pages_keep_the_total() {
         .cases(&sup.token, "?sort=name&order=desc&limit=2&offset=4")
         .await;
     assert_eq!((names(&last), last.total), (vec!["刘芳"], 5));
+    // Per-capita monthly income: 王秀兰 900 yuan a month for 3 people = 300 yuan each;
+    // 李建国 6,000 yuan a year for 2 people = 250 yuan a month each; the rest none.
+    let poorest_last = server
+        .cases(&sup.token, "?sort=per_capita_income&limit=2")
+        .await;
+    assert_eq!(names(&poorest_last), ["王秀兰", "李建国"]);
+    assert_eq!(
+        poorest_last
+            .cases
+            .iter()
+            .map(|c| (c.per_capita_fen, c.annual_income_fen))
+            .collect::<Vec<_>>(),
+        [(30_000, 1_080_000), (25_000, 600_000)]
+    );
+    let poorest_first = server
+        .cases(&sup.token, "?sort=per_capita_income&order=asc")
+        .await;
+    assert_eq!(names(&poorest_first)[3..], ["李建国", "王秀兰"]);
     // Latest visit first; cases without a visit come last.
     let visits = server.cases(&sup.token, "?sort=visit").await;
     assert_eq!(names(&visits)[..3], ["刘芳", "李建国", "王秀兰"]);
@@ -452,7 +491,8 @@ async fn statistics_match_the_counts_worked_out_by_hand() {
     let stats: AssistanceStats = server
         .get_json(&bureau.token, "/api/v1/stats/assistance")
         .await;
-    let cells: Vec<(&str, &str, &str, u64, u64)> = stats
+    type Cell<'a> = (&'a str, &'a str, &'a str, u64, u64, i64, i64);
+    let cells: Vec<Cell> = stats
         .cells
         .iter()
         .map(|c| {
@@ -462,21 +502,31 @@ async fn statistics_match_the_counts_worked_out_by_hand() {
                 c.status.as_str(),
                 c.households,
                 c.persons,
+                c.annual_income_fen,
+                c.per_capita_fen_sum,
             )
         })
         .collect();
     assert_eq!(
         cells,
         vec![
-            ("chaoyang", "", "rejected", 1, 1),
-            ("chaoyang", "dibao", "active", 1, 1),
-            ("chaoyang", "dibao", "applied", 1, 3),
-            ("chaoyang", "dibao", "investigation", 1, 2),
-            ("chaoyang", "medical", "investigation", 1, 2),
-            ("chaoyang", "tekun", "active", 1, 1),
-            ("jinlin", "", "applied", 2, 2),
-            ("xinghai", "dibao", "applied", 1, 1),
-            ("xinghai", "medical", "active", 1, 1),
+            ("chaoyang", "", "rejected", 1, 1, 0, 0),
+            ("chaoyang", "dibao", "active", 1, 1, 0, 0),
+            ("chaoyang", "dibao", "applied", 1, 3, 1_080_000, 30_000),
+            ("chaoyang", "dibao", "investigation", 1, 2, 600_000, 25_000),
+            (
+                "chaoyang",
+                "medical",
+                "investigation",
+                1,
+                2,
+                600_000,
+                25_000
+            ),
+            ("chaoyang", "tekun", "active", 1, 1, 0, 0),
+            ("jinlin", "", "applied", 2, 2, 0, 0),
+            ("xinghai", "dibao", "applied", 1, 1, 0, 0),
+            ("xinghai", "medical", "active", 1, 1, 0, 0),
         ]
     );
     assert_eq!(
@@ -589,6 +639,8 @@ async fn statistics_exports_open_and_read_back_and_are_audited() {
     assert_eq!(rows[3][2], Data::String("申请".into()));
     assert_eq!(rows[3][3], Data::Float(1.0));
     assert_eq!(rows[3][4], Data::Float(3.0));
+    assert_eq!(rows[3][5], Data::Float(10_800.0), "yuan, as a number");
+    assert_eq!(rows[3][6], Data::Float(300.0));
 
     let (status, bytes) = server
         .get(&bureau.token, "/api/v1/export/stats/visits.csv")

@@ -158,7 +158,7 @@ fn view(doc: &automerge::Automerge, unsynced: bool) -> CoreResult<CaseView> {
         form: CaseForm::from_case(&c),
         conflicts: docs::conflict_views(doc, &c),
         unsynced,
-        photos: Vec::new(),
+        photos: crate::photos::attach::views(&c),
     })
 }
 

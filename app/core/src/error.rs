@@ -40,6 +40,12 @@ pub(crate) enum CoreError {
     Protocol(String),
     #[error("the sync run did not settle within {0} rounds")]
     TooManyRounds(u32),
+    /// A photo file the pipeline refused.
+    #[error("photo: {0}")]
+    Photo(crate::photos::PhotoError),
+    /// The server does not offer a photo's file (not uploaded yet, or out of scope).
+    #[error("the photo's file is not available from the server")]
+    PhotoUnavailable,
 }
 
 pub(crate) type CoreResult<T> = Result<T, CoreError>;
@@ -108,6 +114,11 @@ impl From<CoreError> for AppError {
             CoreError::TooManyRounds(_) => {
                 AppError::new(C::Server, "同步未能在本次完成，请稍后重试")
             }
+            CoreError::Photo(e) => AppError::new(C::Photo, e.message_zh()),
+            CoreError::PhotoUnavailable => AppError::new(
+                C::NotFound,
+                "服务器上还没有这张照片的原图（拍摄的设备可能尚未上传），请稍后再试",
+            ),
         }
     }
 }

@@ -74,6 +74,8 @@ pub(crate) struct Inner {
     pub(crate) syncing: AtomicBool,
     /// Wakes the background loop (a nudge, or this core going away).
     wake: Arc<Notify>,
+    /// The content-addressed photo files (`<data_dir>/blobs`).
+    pub(crate) blobs: blobs::BlobStore,
 }
 
 impl Inner {
@@ -127,6 +129,7 @@ impl Core {
                 sync_gate: tokio::sync::Mutex::new(()),
                 syncing: AtomicBool::new(false),
                 wake: Arc::new(Notify::new()),
+                blobs: blobs::BlobStore::new(data_dir),
             }),
         })
     }
@@ -152,7 +155,9 @@ impl Core {
 
     pub fn get_case(&self, id: CaseId) -> Result<CaseView, AppError> {
         let actor = self.inner.actor()?;
-        self.read(|s| actions::get_case(s, &actor, id))
+        let mut view = self.read(|s| actions::get_case(s, &actor, id))?;
+        photos::attach::fill_local(&self.inner.blobs, &mut view.photos);
+        Ok(view)
     }
 
     /// Validates (Err code Validation with per-field errors, nothing written), then one
@@ -176,7 +181,46 @@ impl Core {
 
     pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
         let syncing = self.inner.syncing.load(std::sync::atomic::Ordering::SeqCst);
-        self.read(|s| actions::sync_status(s, syncing))
+        self.read(|s| {
+            let mut status = actions::sync_status(s, syncing)?;
+            status.photos_pending = store::photo_queue::pending_photo_count(s.conn())?;
+            Ok(status)
+        })
+    }
+
+    /// Adds a photo to a saved case: decoded (bounded), turned upright, scaled and
+    /// re-encoded by the photo pipeline, kept in the blob area, referenced from the case in
+    /// one commit and queued for upload. A bad file → `AppError` code `photo` with a
+    /// Chinese message, and nothing is written.
+    pub fn add_photo(
+        &self,
+        req: hecha_shared::app_api::AddPhotoRequest,
+    ) -> Result<hecha_shared::app_api::PhotoView, AppError> {
+        Ok(photos::attach::add_photo(&self.inner, req)?)
+    }
+
+    /// Marks a photo of a case removed (one commit; it stays in the case's history).
+    pub fn remove_photo(&self, case_id: CaseId, sha256: &str) -> Result<(), AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| photos::attach::remove_photo(s, &actor, now, case_id, sha256))
+    }
+
+    /// A thumbnail (or any photo blob) held on this device, as a `data:image/jpeg` URL;
+    /// `None` when it is not here (yet).
+    pub fn photo_thumbnail(&self, sha256: &str) -> Result<Option<String>, AppError> {
+        Ok(photos::attach::local_data_url(&self.inner.blobs, sha256)?)
+    }
+
+    /// A photo's full image as a `data:image/jpeg` URL, fetched from the server (checked
+    /// against its hash, then kept) when it is not on this device.
+    pub async fn photo_full(&self, sha256: &str) -> Result<String, AppError> {
+        Ok(photos::attach::photo_full(&self.inner, sha256).await?)
+    }
+
+    /// The bureau's 低保 standards as last fetched from the server (kept for offline use).
+    pub fn standards(&self) -> Result<Option<hecha_shared::standards::Standards>, AppError> {
+        self.read(|s| sync_client::standards::cached(s.conn()))
     }
 
     /// Background loop: sync now, then every `interval` and whenever [`Core::nudge_sync`]

@@ -46,6 +46,7 @@
 //! thumbnails ≈ 1.35 MB of the 1.5 MB). On the real photo `jpeg-encoder` at q80 is 12 %
 //! smaller than the `image` crate's encoder at q80 (361 KB) for 0.4 dB less.
 
+pub(crate) mod attach;
 mod exif;
 mod pipeline;
 

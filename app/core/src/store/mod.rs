@@ -8,6 +8,7 @@
 pub mod blobs;
 pub(crate) mod cases;
 pub(crate) mod device;
+pub(crate) mod photo_queue;
 pub(crate) mod session;
 
 use std::path::Path;
@@ -17,11 +18,14 @@ use rusqlite::{Connection, Transaction};
 use crate::error::CoreResult;
 
 /// Schema migrations, in order: migration `i` brings the schema to `user_version = i + 1`.
-const MIGRATIONS: &[&[&str]] = &[&[
-    device::MIGRATION_1,
-    session::MIGRATION_1,
-    cases::MIGRATION_1,
-]];
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        device::MIGRATION_1,
+        session::MIGRATION_1,
+        cases::MIGRATION_1,
+    ],
+    &[photo_queue::MIGRATION_PHOTOS],
+];
 
 /// The open store. Not `Sync`: the core keeps it behind a mutex.
 pub(crate) struct Store {

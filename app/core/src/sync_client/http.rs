@@ -34,7 +34,7 @@ fn network(e: reqwest::Error) -> CoreError {
 }
 
 /// The typed error for a non-success answer, read from its `ErrorBody` when it has one.
-fn status_error(status: StatusCode, body: &[u8]) -> CoreError {
+pub(crate) fn status_error(status: StatusCode, body: &[u8]) -> CoreError {
     let code = serde_json::from_slice::<ErrorBody>(body)
         .map(|b| b.error)
         .unwrap_or_default();

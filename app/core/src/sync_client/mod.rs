@@ -8,8 +8,10 @@
 //! the next run repeats; Automerge changes are idempotent, so nothing is duplicated.
 
 pub(crate) mod backoff;
+pub(crate) mod blobs;
 pub(crate) mod http;
 pub(crate) mod planner;
+pub(crate) mod standards;
 
 use std::collections::{HashMap, HashSet};
 
@@ -76,6 +78,11 @@ pub(crate) async fn run(inner: &Inner) -> CoreResult<RunResult> {
         more = response.more;
         inner.with_store(|s| apply_response(s, &actor, response, &mut run))?;
     }
+    // Photos travel after the documents naming them (the server takes a blob only once
+    // a case in scope refers to it): send ours, then fetch received photos' thumbnails.
+    blobs::upload_pending(inner, &session, &mut run.report).await?;
+    blobs::fetch_thumbnails(inner, &session, &mut run.report).await?;
+    standards::refresh(inner, &session).await;
     Ok(RunResult {
         report: run.report,
         rejected: run.rejected,
@@ -224,6 +231,8 @@ fn apply_message(
             .unwrap_or(0)
             .max(record.updated_at_ms);
         cases::store_received(tx, id, &doc.save(), &docs::summarise(&doc, updated))?;
+        let photos = hecha_shared::blob::photo_blobs(&doc);
+        crate::store::photo_queue::queue_thumbnails(tx, id, &photos, updated)?;
         run.report.docs_received += 1;
     }
     cases::set_sync_state(tx, id, &exchange.state.encode())?;

@@ -78,3 +78,10 @@ pub async fn sync_now(core: State<'_, Core>) -> Result<SyncReport, AppError> {
 pub async fn sync_status(core: State<'_, Core>) -> Result<SyncStatus, AppError> {
     blocking(&core, |c| c.sync_status()).await
 }
+
+/// After the bureau revoked this device and the person has read which unsynced cases are
+/// lost: wipes the local case data and photos (see `Core::acknowledge_revocation`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn acknowledge_revocation(core: State<'_, Core>) -> Result<(), AppError> {
+    blocking(&core, |c| c.acknowledge_revocation()).await
+}

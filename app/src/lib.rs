@@ -45,6 +45,7 @@ pub fn run() {
             commands::resolve_conflict,
             commands::sync_now,
             commands::sync_status,
+            commands::acknowledge_revocation,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

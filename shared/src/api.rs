@@ -72,6 +72,10 @@ pub struct UserInfo {
     pub role: Role,
     pub unit: UnitId,
     pub unit_name: String,
+    /// The account may read its scope but not change any case (auditors, observers):
+    /// the server refuses its devices' changes.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// A row of the case ledger (台账) as the server materialises it. ID numbers are masked.
@@ -301,4 +305,78 @@ pub struct VisitStats {
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
+    /// The reason people gave, when there is one (e.g. why a device was revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/cases/{id}/assign`: give a verifier a case (bureau spot checks, or a
+/// supervisor within their unit). `user` is a username.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignRequest {
+    pub user: String,
+}
+
+/// One assignment of a case to a user (`GET /api/v1/cases/{id}/assignments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub case_id: CaseId,
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    /// Who assigned it (username); `None` for the server itself (a bureau verifier's own
+    /// new case is assigned to them at creation).
+    pub assigned_by: Option<String>,
+    pub assigned_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentList {
+    pub assignments: Vec<Assignment>,
+}
+
+/// `POST /api/v1/cases/{id}/transfer` (bureau staff): move a case to another unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRequest {
+    pub unit: UnitId,
+    pub reason: String,
+}
+
+/// The answer to a transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferResponse {
+    pub case_id: CaseId,
+    pub from_unit: UnitId,
+    pub unit: UnitId,
+    pub unit_name: String,
+}
+
+/// `POST /api/v1/enrol-codes`: a one-time enrolment code for a user's new device
+/// (supervisors: users of their unit; IT admin: anyone). `user` is a username.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolCodeRequest {
+    pub user: String,
+}
+
+/// A one-time enrolment code. Only its hash is stored; it works once, until `expires_at_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolCode {
+    pub code: String,
+    pub username: String,
+    pub display_name: String,
+    pub expires_at_ms: i64,
+    /// What the QR code holds: `hecha-enrol:?server=<url>&code=<code>` (the server URL is
+    /// empty when the server does not know its public address).
+    pub qr_payload: String,
+    /// The QR code of `qr_payload` as an SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/v1/enrol`: a device redeems a one-time code (instead of a password) and is
+/// bound to the code's user with its actor id. Answered like a login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRedeemRequest {
+    pub code: String,
+    pub device_name: String,
+    pub actor_id: String,
 }

@@ -13,6 +13,10 @@ pub struct EnrolRequest {
     pub server_url: String,
     pub username: String,
     pub password: String,
+    /// A one-time enrolment code (from IT or a supervisor, often scanned from a QR code):
+    /// when given, `username` and `password` are not needed.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// Who is using this device, once enrolled.
@@ -117,6 +121,9 @@ pub enum SyncState {
     Synced,
     /// The server refused (e.g. revoked device, wrong protocol): people must act.
     Refused,
+    /// The bureau revoked this device: it syncs no more. `SyncStatus` says why and which
+    /// cases held here were never synced; `acknowledge_revocation` wipes the local data.
+    Revoked,
 }
 
 impl SyncState {
@@ -127,6 +134,7 @@ impl SyncState {
             SyncState::Syncing => "同步中",
             SyncState::Synced => "已同步",
             SyncState::Refused => "同步被拒绝",
+            SyncState::Revoked => "设备已停用",
         }
     }
 }
@@ -139,6 +147,17 @@ pub struct SyncStatus {
     pub last_synced_at_ms: Option<i64>,
     /// Why the last attempt failed, in Chinese.
     pub last_error: Option<String>,
+    /// State `Revoked`: the reason the bureau gave.
+    #[serde(default)]
+    pub revocation_reason: Option<String>,
+    /// State `Revoked`: the applicants' names of the cases changed here and never synced
+    /// (they are lost when the local data is wiped).
+    #[serde(default)]
+    pub unsynced_case_names: Vec<String>,
+    /// Cases that left this account's scope (transferred, reassigned) while they had
+    /// unsynced local edits: kept here, no longer synced; applicants' names.
+    #[serde(default)]
+    pub left_scope_unsynced: Vec<String>,
     /// Photos taken here whose files the server does not hold yet.
     #[serde(default)]
     pub photos_pending: u32,
@@ -155,6 +174,9 @@ pub struct SyncReport {
     pub docs_received: u32,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Cases removed from this device because they left the account's scope.
+    #[serde(default)]
+    pub docs_dropped: u32,
 }
 
 /// Which kind of failure a command met: the UI branches on this, and shows `message`.

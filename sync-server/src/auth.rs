@@ -15,7 +15,8 @@ use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hecha_shared::api::{Role, UserInfo};
-use hecha_shared::{DeviceId, UnitId};
+use hecha_shared::units::BUREAU_UNIT;
+use hecha_shared::{CaseId, DeviceId, UnitId, UserId};
 use sha2::{Digest, Sha256};
 
 use crate::db::cases::CaseScope;
@@ -88,8 +89,12 @@ pub struct Caller {
 /// Which cases a caller may read and write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// Verifiers and supervisors: the cases of their own unit.
-    Unit(UnitId),
+    /// Street verifiers and supervisors: the cases of their own unit, plus any case
+    /// assigned to them.
+    Unit { unit: UnitId, user: UserId },
+    /// The bureau's verifiers (unit `bureau`): only the cases assigned to them (spot
+    /// checks; a case they create is assigned to them at creation).
+    Assigned(UserId),
     /// Bureau staff: every unit.
     All,
     /// IT administrators: no case content at all.
@@ -97,27 +102,50 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub fn of(role: Role, unit: &UnitId) -> Scope {
+    pub fn of(role: Role, unit: &UnitId, user: UserId) -> Scope {
         match role {
-            Role::Verifier | Role::Supervisor => Scope::Unit(unit.clone()),
+            Role::Verifier if unit.as_str() == BUREAU_UNIT => Scope::Assigned(user),
+            Role::Verifier | Role::Supervisor => Scope::Unit {
+                unit: unit.clone(),
+                user,
+            },
             Role::Bureau => Scope::All,
             Role::Admin => Scope::Nothing,
         }
     }
 
-    /// Whether a case placed in `unit` is in scope.
-    pub fn covers(&self, unit: &UnitId) -> bool {
+    /// Whether a case placed in `unit` is in scope by its unit alone (assignments aside).
+    pub fn covers_unit(&self, unit: &UnitId) -> bool {
         match self {
-            Scope::Unit(own) => own == unit,
+            Scope::Unit { unit: own, .. } => own == unit,
             Scope::All => true,
-            Scope::Nothing => false,
+            Scope::Assigned(_) | Scope::Nothing => false,
+        }
+    }
+
+    /// Whether case `case_id`, placed in `unit`, is in scope (its unit, or assigned).
+    pub(crate) fn allows(
+        &self,
+        conn: &rusqlite::Connection,
+        case_id: CaseId,
+        unit: &UnitId,
+    ) -> rusqlite::Result<bool> {
+        if self.covers_unit(unit) {
+            return Ok(true);
+        }
+        match self {
+            Scope::Unit { user, .. } | Scope::Assigned(user) => {
+                crate::db::scope::is_assigned(conn, *user, case_id)
+            }
+            Scope::All | Scope::Nothing => Ok(false),
         }
     }
 
     /// The scope as a case query takes it (`None`: the caller sees no cases).
     pub(crate) fn cases(&self) -> Option<CaseScope<'_>> {
         match self {
-            Scope::Unit(unit) => Some(CaseScope::Unit(unit)),
+            Scope::Unit { unit, user } => Some(CaseScope::UnitOrAssigned(unit, *user)),
+            Scope::Assigned(user) => Some(CaseScope::Assigned(*user)),
             Scope::All => Some(CaseScope::All),
             Scope::Nothing => None,
         }
@@ -126,7 +154,7 @@ impl Scope {
 
 impl Caller {
     pub fn scope(&self) -> Scope {
-        Scope::of(self.user.role, &self.user.unit)
+        Scope::of(self.user.role, &self.user.unit, self.user.user_id)
     }
 }
 
@@ -155,7 +183,7 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or(ApiError::Unauthorized("unknown token"))?;
         if owner.revoked {
-            return Err(ApiError::DeviceRevoked);
+            return Err(ApiError::DeviceRevoked(owner.revoke_reason));
         }
         let actor = ActorId::from_str(&owner.actor_id).map_err(|_| {
             ApiError::internal(format!("device {} has a bad actor id", owner.device_id))
@@ -200,10 +228,16 @@ mod tests {
     fn scope_follows_role_and_unit() {
         let chaoyang = UnitId::new("chaoyang").unwrap();
         let xinghai = UnitId::new("xinghai").unwrap();
-        let verifier = Scope::of(Role::Verifier, &chaoyang);
-        assert!(verifier.covers(&chaoyang) && !verifier.covers(&xinghai));
-        assert!(Scope::of(Role::Supervisor, &xinghai).covers(&xinghai));
-        assert!(Scope::of(Role::Bureau, &chaoyang).covers(&xinghai));
-        assert!(!Scope::of(Role::Admin, &chaoyang).covers(&chaoyang));
+        let bureau = UnitId::new(BUREAU_UNIT).unwrap();
+        let user = UserId::from_random_bytes([1; 16]);
+        let verifier = Scope::of(Role::Verifier, &chaoyang, user);
+        assert!(verifier.covers_unit(&chaoyang) && !verifier.covers_unit(&xinghai));
+        assert!(Scope::of(Role::Supervisor, &xinghai, user).covers_unit(&xinghai));
+        assert!(Scope::of(Role::Bureau, &bureau, user).covers_unit(&xinghai));
+        assert!(!Scope::of(Role::Admin, &bureau, user).covers_unit(&bureau));
+        // The bureau's verifiers see only what is assigned to them, not the bureau's unit.
+        let spot_checker = Scope::of(Role::Verifier, &bureau, user);
+        assert_eq!(spot_checker, Scope::Assigned(user));
+        assert!(!spot_checker.covers_unit(&bureau));
     }
 }

@@ -39,11 +39,16 @@ pub(crate) fn load(
     if matches!(scope, Scope::Nothing) {
         return Err(ApiError::Unavailable);
     }
-    let found = state
-        .db()
-        .read(|conn| cases::load_with_unit(conn, case_id))?;
+    let found = state.db().read(|conn| -> rusqlite::Result<_> {
+        match cases::load_with_unit(conn, case_id)? {
+            Some((unit, name, bytes)) if scope.allows(conn, case_id, &unit)? => {
+                Ok(Some((unit, name, bytes)))
+            }
+            _ => Ok(None),
+        }
+    })?;
     match found {
-        Some((unit, unit_name, bytes)) if scope.covers(&unit) => Ok(StoredCase {
+        Some((unit, unit_name, bytes)) => Ok(StoredCase {
             case_id,
             unit,
             unit_name,

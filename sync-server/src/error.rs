@@ -17,8 +17,12 @@ pub enum ApiError {
     /// No, malformed or unknown bearer token.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// The device was revoked (with the reason IT gave, told to the device).
     #[error("device revoked")]
-    DeviceRevoked,
+    DeviceRevoked(Option<String>),
+    /// A one-time enrolment code that does not exist, expired or was used: one answer.
+    #[error("bad enrolment code")]
+    BadEnrolCode,
     /// The caller's role may not use this route.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -63,8 +67,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadCredentials | ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::DeviceRevoked | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::BadCredentials | ApiError::Unauthorized(_) | ApiError::BadEnrolCode => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::DeviceRevoked(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_)
             | ApiError::MalformedSync(_)
             | ApiError::UnsupportedProtocol { .. }
@@ -85,7 +91,8 @@ impl ApiError {
         match self {
             ApiError::BadCredentials => "bad_credentials",
             ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::DeviceRevoked => "device_revoked",
+            ApiError::DeviceRevoked(_) => "device_revoked",
+            ApiError::BadEnrolCode => "bad_enrol_code",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::ActorInUse => "actor_in_use",
@@ -108,7 +115,11 @@ impl ApiError {
         match self {
             ApiError::BadCredentials => "用户名或密码错误".into(),
             ApiError::Unauthorized(_) => "登录已失效，请重新登录".into(),
-            ApiError::DeviceRevoked => "此设备已被停用，请联系系统管理员".into(),
+            ApiError::DeviceRevoked(None) => "此设备已被停用，请联系系统管理员".into(),
+            ApiError::DeviceRevoked(Some(reason)) => {
+                format!("此设备已被停用（{reason}），请联系系统管理员")
+            }
+            ApiError::BadEnrolCode => "设备登记码无效、已过期或已被使用".into(),
             ApiError::Forbidden(_) => "当前账号无权访问此内容".into(),
             ApiError::BadRequest(why) => format!("请求有误：{why}"),
             ApiError::ActorInUse => {
@@ -174,9 +185,14 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(code = self.code(), detail = %self, "request refused");
         }
+        let reason = match &self {
+            ApiError::DeviceRevoked(reason) => reason.clone(),
+            _ => None,
+        };
         let body = ErrorBody {
             error: self.code().to_string(),
             message: self.client_message(),
+            reason,
         };
         (status, Json(body)).into_response()
     }

@@ -7,12 +7,14 @@
 //! mode). [`app`] builds the HTTP router over an [`AppState`]; [`serve`] runs it on a
 //! listener until a shutdown future completes.
 
+pub mod admin;
 mod audit;
 pub mod auth;
 pub mod blobs;
 mod case_read;
 mod db;
 pub mod demo;
+pub mod enrol;
 mod error;
 mod export;
 mod import;
@@ -230,26 +232,7 @@ impl AppState {
     /// false if no such device exists or it was revoked before.
     /// The revocation is written to the audit log (with no user: it is IT's command).
     pub fn revoke_device(&self, device: DeviceId) -> Result<bool, ServerError> {
-        let now = self.now_ms();
-        Ok(self.db().write(|conn| -> rusqlite::Result<bool> {
-            let tx = conn.transaction()?;
-            let revoked = db::devices::revoke(&tx, device, now)?;
-            if revoked {
-                db::audit::insert(
-                    &tx,
-                    &db::audit::NewAuditEntry {
-                        at_ms: now,
-                        user_id: None,
-                        device_id: Some(device),
-                        action: db::audit::AuditAction::RevokeDevice,
-                        target: &device.to_string(),
-                        reason: None,
-                    },
-                )?;
-            }
-            tx.commit()?;
-            Ok(revoked)
-        })?)
+        self.revoke_device_with_reason(device, None)
     }
 }
 

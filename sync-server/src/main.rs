@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod admin_cli;
+
 use clap::{Parser, Subcommand};
 use hecha_server::{demo, AppState, ServerConfig};
 use hecha_shared::DeviceId;
@@ -44,16 +46,12 @@ enum AdminCommand {
         #[arg(long)]
         password: Option<String>,
     },
-    /// List the accounts.
-    Users {
-        #[arg(long, env = "HECHA_DATA_DIR")]
-        data_dir: PathBuf,
-    },
-    /// List the enrolled devices.
-    Devices {
-        #[arg(long, env = "HECHA_DATA_DIR")]
-        data_dir: PathBuf,
-    },
+    /// Accounts: list (default), add, set-unit, disable, read-only.
+    Users(admin_cli::UsersCmd),
+    /// Units: list.
+    Units(admin_cli::UnitsCmd),
+    /// Devices: list (default), enrol (one-time code + QR code), revoke (with a reason).
+    Devices(admin_cli::DevicesCmd),
     /// Revoke a device: its token stops working at once.
     RevokeDevice {
         #[arg(long, env = "HECHA_DATA_DIR")]
@@ -104,35 +102,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("demo password: {password}");
                 print!("{district}");
             }
-            AdminCommand::Users { data_dir } => {
-                for user in open(data_dir)?.list_users()? {
-                    let u = &user.info;
-                    println!(
-                        "{:<18} {:<12} {:<16} {:<20} {}",
-                        u.username,
-                        u.role.code(),
-                        u.unit_name,
-                        u.display_name,
-                        u.user_id
-                    );
-                }
-            }
-            AdminCommand::Devices { data_dir } => {
-                for d in open(data_dir)?.list_devices()? {
-                    println!(
-                        "{}  {:<18} {:<20} actor {}  {}",
-                        d.device_id,
-                        d.username,
-                        d.device_name,
-                        d.actor_id,
-                        if d.revoked_at_ms.is_some() {
-                            "REVOKED"
-                        } else {
-                            "active"
-                        }
-                    );
-                }
-            }
+            AdminCommand::Users(cmd) => admin_cli::users(cmd, random_password)?,
+            AdminCommand::Units(cmd) => admin_cli::units(cmd)?,
+            AdminCommand::Devices(cmd) => admin_cli::devices(cmd)?,
             AdminCommand::RevokeDevice {
                 data_dir,
                 device_id,

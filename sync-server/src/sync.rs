@@ -30,9 +30,10 @@ use rusqlite::TransactionBehavior;
 
 use crate::auth::{Caller, Scope};
 use crate::db::cases::{self, CaseScope};
-use crate::db::meta;
-use crate::error::ApiError;
 use crate::ledger::{self, CaseColumns};
+use crate::db::meta;
+use crate::db::scope::{self as db_scope, ScopeEvent};
+use crate::error::ApiError;
 use crate::AppState;
 
 /// Carries out one sync request for `caller` (blocking: SQLite and Automerge work).
@@ -46,17 +47,108 @@ pub(crate) fn run(
     for message in request.docs {
         docs.push(sync_doc(state, caller, &scope, message)?);
     }
-    let (changed, cursor, more) = match scope.cases() {
+    let (mut changed, cursor, more) = match scope.cases() {
         Some(cases) => changed_since(state, cases, request.cursor)?,
         None => (Vec::new(), request.cursor, false),
     };
+    let after = i64::try_from(request.cursor.0).unwrap_or(i64::MAX);
+    let moved = state
+        .db()
+        .read(|conn| scope_changes(conn, caller, &scope, after))?;
+    if !moved.backfill.is_empty() {
+        let listed: std::collections::HashSet<CaseId> = changed.iter().copied().collect();
+        let mut older: Vec<CaseId> = moved
+            .backfill
+            .into_iter()
+            .filter(|id| !listed.contains(id))
+            .collect();
+        older.append(&mut changed);
+        changed = older;
+    }
     Ok(SyncResponse {
-        protocol: PROTOCOL_VERSION,
+        // Answered in the request's own protocol (a protocol-1 answer has no `gone`).
+        protocol: request.protocol.min(PROTOCOL_VERSION),
         docs,
         changed,
         cursor,
         more,
+        gone: moved.gone,
     })
+}
+
+/// What scope changes since a device's cursor mean for it.
+#[derive(Debug, Default)]
+struct ScopeChanges {
+    /// Cases it may hold that are no longer in its scope.
+    gone: Vec<CaseId>,
+    /// Cases its scope gained wholesale (its user moved to another unit), older than the
+    /// cursor: listed as changed so the device fetches them.
+    backfill: Vec<CaseId>,
+}
+
+/// The cases that left `scope` after `after` (transferred out of a unit the device's user
+/// belonged to, an assignment withdrawn, the user moved out of a unit), less those still
+/// in scope; and, when the user moved, the new scope's cases the cursor already passed.
+/// Repeating this for a later request with the same cursor gives the same answer, so a
+/// lost response loses nothing.
+fn scope_changes(
+    conn: &mut rusqlite::Connection,
+    caller: &Caller,
+    scope: &Scope,
+    after: i64,
+) -> rusqlite::Result<ScopeChanges> {
+    if matches!(scope, Scope::All | Scope::Nothing) {
+        return Ok(ScopeChanges::default());
+    }
+    let tx = conn.transaction()?;
+    let events = db_scope::events_since(&tx, caller.user.user_id, after)?;
+    if events.is_empty() {
+        return Ok(ScopeChanges::default());
+    }
+    let mut had_units: Vec<UnitId> = Vec::new();
+    if let Scope::Unit { unit, .. } = scope {
+        had_units.push(unit.clone());
+    }
+    let mut moved_user = false;
+    for event in &events {
+        if let ScopeEvent::UserLeftUnit { unit, .. } = event {
+            moved_user = true;
+            if !had_units.contains(unit) {
+                had_units.push(unit.clone());
+            }
+        }
+    }
+    let mut candidates: Vec<CaseId> = Vec::new();
+    for event in &events {
+        match event {
+            ScopeEvent::CaseLeftUnit { case_id, unit } if had_units.contains(unit) => {
+                candidates.push(*case_id);
+            }
+            ScopeEvent::CaseLeftUnit { .. } => {}
+            ScopeEvent::Unassigned { case_id, .. } => candidates.push(*case_id),
+            ScopeEvent::UserLeftUnit { unit, .. } => {
+                candidates.extend(db_scope::cases_of_unit(&tx, unit)?);
+            }
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
+    let mut gone = Vec::new();
+    for case_id in candidates {
+        let in_scope = match cases::unit_of(&tx, case_id)? {
+            Some(unit) => scope.allows(&tx, case_id, &unit)?,
+            None => false,
+        };
+        if !in_scope {
+            gone.push(case_id);
+        }
+    }
+    let backfill = match (moved_user, scope.cases()) {
+        (true, Some(cases)) => cases::in_scope_upto(&tx, cases, after)?,
+        _ => Vec::new(),
+    };
+    tx.commit()?;
+    Ok(ScopeChanges { gone, backfill })
 }
 
 /// The ids of the cases in scope written after `cursor` (in write order, at most
@@ -119,7 +211,7 @@ fn answer_without_changes(
 ) -> Result<DocReply, ApiError> {
     let stored = state.db().read(|conn| -> rusqlite::Result<_> {
         match cases::unit_of(conn, case_id)? {
-            Some(unit) if scope.covers(&unit) => cases::load_doc(conn, case_id),
+            Some(unit) if scope.allows(conn, case_id, &unit)? => cases::load_doc(conn, case_id),
             _ => Ok(None),
         }
     })?;
@@ -148,8 +240,12 @@ fn apply_changes(
     let now_ms = state.now_ms();
     state.db().write(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (unit, mut doc) = match cases::unit_of(&tx, case_id)? {
-            Some(unit) if !scope.covers(&unit) => return Ok(DocReply::Unavailable { case_id }),
+        let existing = cases::unit_of(&tx, case_id)?;
+        let is_new = existing.is_none();
+        let (unit, mut doc) = match existing {
+            Some(unit) if !scope.allows(&tx, case_id, &unit)? => {
+                return Ok(DocReply::Unavailable { case_id })
+            }
             Some(unit) => {
                 let bytes = cases::load_doc(&tx, case_id)?.unwrap_or_default();
                 match load_stored(case_id, &bytes) {
@@ -166,6 +262,13 @@ fn apply_changes(
             // Returning drops the transaction: nothing of this message is written.
             Err(refusal) => return Ok(refused(case_id, caller, refusal)),
         };
+        if outcome.heads_changed && caller.user.read_only {
+            tracing::info!(%case_id, device_id = %caller.device_id, "read-only account's change refused");
+            return Ok(rejected(
+                case_id,
+                "本账号为只读账号，不能修改个案；本设备上的修改未被服务器接受",
+            ));
+        }
         if outcome.heads_changed {
             let columns = match read_case(&doc) {
                 Ok(case) if case.case_id != case_id.to_string() => {
@@ -193,6 +296,10 @@ fn apply_changes(
                 &columns,
                 now_ms,
             )?;
+            // The bureau's verifiers see only assigned cases: what they bring is theirs.
+            if let (true, Scope::Assigned(user)) = (is_new, scope) {
+                db_scope::assign(&tx, case_id, *user, None, now_ms)?;
+            }
             // Who may upload and read a photo follows the cases that name it.
             crate::db::blobs::add_refs(&tx, case_id, &hecha_shared::blob::referenced_blobs(&doc))?;
             tx.commit()?;

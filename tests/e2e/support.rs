@@ -272,6 +272,7 @@ impl TestDevice {
                 server_url: server_url.into(),
                 username: username.into(),
                 password: PASSWORD.into(),
+                code: None,
             })
             .await
             .unwrap_or_else(|e| panic!("enrol {username}: {e:?}"))

@@ -381,6 +381,7 @@ async fn refusals_are_reported_as_such() {
             server_url: server.url(),
             username: "jinlin-v1".into(),
             password: "wrong".into(),
+            code: None,
         })
         .await
         .unwrap_err();

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use automerge::ActorId;
-use hecha_shared::api::LoginRequest;
+use hecha_shared::api::{EnrolRedeemRequest, LoginRequest, LoginResponse};
 use hecha_shared::app_api::{
     AppError, CaseSummary, CaseView, EnrolRequest, ResolveRequest, SessionInfo, SyncReport,
     SyncState, SyncStatus,
@@ -56,14 +56,25 @@ pub(crate) async fn enrol(inner: &Inner, req: EnrolRequest) -> CoreResult<Sessio
             "服务器地址应以 http:// 或 https:// 开头".into(),
         );
     }
-    if req.username.trim().is_empty() {
-        errors.0.insert("username".into(), "请填写用户名".into());
-    }
-    if req.password.is_empty() {
-        errors.0.insert("password".into(), "请填写密码".into());
+    let code = req
+        .code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    if code.is_none() {
+        if req.username.trim().is_empty() {
+            errors.0.insert("username".into(), "请填写用户名".into());
+        }
+        if req.password.is_empty() {
+            errors.0.insert("password".into(), "请填写密码".into());
+        }
     }
     if !errors.is_empty() {
         return Err(CoreError::Validation(errors));
+    }
+    if let Some(code) = code {
+        return enrol_with_code(inner, server_url, code).await;
     }
     // Another account (or server) may take over this device only once everything captured
     // here is on the server. Its cases are then removed from the device (least privilege)
@@ -95,6 +106,56 @@ pub(crate) async fn enrol(inner: &Inner, req: EnrolRequest) -> CoreResult<Sessio
         actor_id: actor_hex,
     };
     let answer = http::login(&inner.http, &server_url, &login).await?;
+    store_enrolment(inner, server_url, answer, switching, actor)
+}
+
+/// Enrols with a one-time code. Who the device will belong to is known only from the
+/// answer, so it always writes with a new actor id, and a device holding unsynced cases
+/// is refused first (they must reach the server under the old account).
+async fn enrol_with_code(
+    inner: &Inner,
+    server_url: String,
+    code: String,
+) -> CoreResult<SessionInfo> {
+    inner.with_store(|s| refuse_switch_with_unsynced(s))?;
+    let actor = ActorId::from(rand::random::<[u8; 16]>());
+    let actor_hex = actor.to_hex_string();
+    let request = EnrolRedeemRequest {
+        code,
+        device_name: format!(
+            "Hecha {} {}",
+            std::env::consts::OS,
+            actor_hex.get(..8).unwrap_or(&actor_hex)
+        ),
+        actor_id: actor_hex,
+    };
+    let answer = http::redeem(&inner.http, &server_url, &request).await?;
+    let switching = inner.with_store(|s| {
+        Ok(match session::get(s.conn())? {
+            Some(old) => old.server_url != server_url || old.user_id != answer.user.user_id,
+            None => false,
+        })
+    })?;
+    // The new actor is used whether or not the account changes.
+    inner.with_store(|s| {
+        let tx = s.transaction()?;
+        device::replace(&tx, &actor, inner.clock.now_ms())?;
+        tx.commit()?;
+        Ok(())
+    })?;
+    inner.set_actor(actor.clone())?;
+    store_enrolment(inner, server_url, answer, switching, actor)
+}
+
+/// Stores the session of a successful login or code enrolment; when another account (or
+/// server) takes the device over, its cases go and it writes with `actor` from now on.
+fn store_enrolment(
+    inner: &Inner,
+    server_url: String,
+    answer: LoginResponse,
+    switching: bool,
+    actor: ActorId,
+) -> CoreResult<SessionInfo> {
     let row = SessionRow {
         server_url,
         token: answer.token,
@@ -142,6 +203,43 @@ fn refuse_switch_with_unsynced(store: &Store) -> CoreResult<()> {
         format!("本机还有{unsynced}个未同步的个案，请先用原账号同步后再更换账号"),
     );
     Err(CoreError::Validation(errors))
+}
+
+/// After a revocation, once the person has seen which unsynced cases are lost: wipes the
+/// device's case data and photo files and forgets the session (the device may then be
+/// enrolled again). Refused while the device is not revoked.
+pub(crate) fn acknowledge_revocation(inner: &Inner) -> CoreResult<()> {
+    inner.with_store(|s| {
+        let revoked = session::get(s.conn())?
+            .is_some_and(|row| row.last_state == Some(SyncState::Revoked));
+        if !revoked {
+            return Err(CoreError::NotRevoked);
+        }
+        let tx = s.transaction()?;
+        cases::delete_all(&tx)?;
+        session::delete(&tx)?;
+        // Whatever else the device keeps about cases (photo queues, drafts…).
+        for table in ["photos", "photo_uploads", "drafts", "signatures"] {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [table],
+                |r| r.get(0),
+            )?;
+            if exists {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    })?;
+    let blobs = inner.data_dir.join(crate::store::blobs::BLOBS_DIR);
+    match std::fs::remove_dir_all(&blobs) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(CoreError::Io(e)),
+    }
+    tracing::warn!("revocation acknowledged: local case data and photos wiped");
+    Ok(())
 }
 
 pub(crate) fn session(store: &Store) -> CoreResult<Option<SessionInfo>> {
@@ -269,6 +367,7 @@ pub(crate) fn resolve_conflict(
 
 pub(crate) fn sync_status(store: &Store, syncing: bool) -> CoreResult<SyncStatus> {
     let unsynced_cases = cases::unsynced_count(store.conn())?;
+    let left_scope_unsynced = cases::left_scope_names(store.conn())?;
     let Some(session) = session::get(store.conn())? else {
         return Ok(SyncStatus {
             state: SyncState::NotEnrolled,
@@ -276,8 +375,28 @@ pub(crate) fn sync_status(store: &Store, syncing: bool) -> CoreResult<SyncStatus
             last_synced_at_ms: None,
             last_error: None,
             photos_pending: 0,
+            revocation_reason: None,
+            unsynced_case_names: Vec::new(),
+            left_scope_unsynced,
         });
     };
+    if session.last_state == Some(SyncState::Revoked) {
+        // The reason is stored in place of an error text; empty: none given.
+        let reason = session.last_error.filter(|r| !r.is_empty());
+        return Ok(SyncStatus {
+            state: SyncState::Revoked,
+            unsynced_cases,
+            last_synced_at_ms: session.last_sync_ms,
+            last_error: Some(match &reason {
+                Some(r) => format!("本设备已被停用：{r}"),
+                None => "本设备已被停用".to_string(),
+            }),
+            photos_pending: 0,
+            revocation_reason: reason,
+            unsynced_case_names: cases::unsynced_names(store.conn())?,
+            left_scope_unsynced,
+        });
+    }
     let state = if syncing {
         SyncState::Syncing
     } else {
@@ -290,6 +409,9 @@ pub(crate) fn sync_status(store: &Store, syncing: bool) -> CoreResult<SyncStatus
         last_synced_at_ms: session.last_sync_ms,
         last_error: session.last_error,
         photos_pending: 0,
+        revocation_reason: None,
+        unsynced_case_names: Vec::new(),
+        left_scope_unsynced,
     })
 }
 
@@ -307,7 +429,17 @@ pub(crate) async fn sync_now(inner: &Inner) -> Result<SyncReport, AppError> {
     let _one_at_a_time = inner.sync_gate.lock().await;
     inner.syncing.store(true, Ordering::SeqCst);
     let _mark = SyncingMark(inner);
-    let result = sync_client::run(inner).await;
+    // A revoked device's token is dead: nothing more is tried.
+    let revoked = inner.with_store(|s| {
+        Ok(session::get(s.conn())?
+            .filter(|row| row.last_state == Some(SyncState::Revoked))
+            .map(|row| row.last_error.filter(|r| !r.is_empty())))
+    });
+    let result = match revoked {
+        Ok(Some(reason)) => return Err(AppError::from(CoreError::Revoked(reason))),
+        Ok(None) => sync_client::run(inner).await,
+        Err(e) => Err(e),
+    };
     let now_ms = inner.clock.now_ms();
     match result {
         Ok(done) => {
@@ -328,12 +460,16 @@ pub(crate) async fn sync_now(inner: &Inner) -> Result<SyncReport, AppError> {
         }
         Err(e) => {
             let state = e.sync_state();
+            // A revocation keeps the bureau's reason (empty: none) in place of the message.
+            let stored = match &e {
+                CoreError::Revoked(reason) => Some(reason.clone().unwrap_or_default()),
+                _ => None,
+            };
             let app = AppError::from(e);
             if let Some(state) = state {
+                let text = stored.unwrap_or_else(|| app.message.clone());
                 inner
-                    .with_store(|s| {
-                        session::record_outcome(s.conn(), state, Some(&app.message), None)
-                    })
+                    .with_store(|s| session::record_outcome(s.conn(), state, Some(&text), None))
                     .map_err(AppError::from)?;
             }
             Err(app)

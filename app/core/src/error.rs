@@ -28,10 +28,17 @@ pub(crate) enum CoreError {
     Network(String),
     #[error("wrong username or password")]
     BadCredentials,
+    /// A one-time enrolment code the server does not accept (unknown, expired or used).
+    #[error("enrolment code not accepted")]
+    BadEnrolCode,
+    /// `acknowledge_revocation` on a device that was not revoked.
+    #[error("this device is not revoked")]
+    NotRevoked,
     #[error("the server no longer accepts this device's token")]
     Unauthorized,
+    /// The bureau revoked this device (with the reason it gave, if any).
     #[error("this device was revoked")]
-    Revoked,
+    Revoked(Option<String>),
     #[error("the server refused the request ({status}, {code})")]
     Refused { status: u16, code: String },
     #[error("the server failed ({status}, {code})")]
@@ -69,10 +76,10 @@ impl CoreError {
             | CoreError::ServerFailed { .. }
             | CoreError::Protocol(_)
             | CoreError::TooManyRounds(_) => Some(SyncState::Offline),
-            CoreError::BadCredentials
-            | CoreError::Unauthorized
-            | CoreError::Revoked
-            | CoreError::Refused { .. } => Some(SyncState::Refused),
+            CoreError::Revoked(_) => Some(SyncState::Revoked),
+            CoreError::BadCredentials | CoreError::Unauthorized | CoreError::Refused { .. } => {
+                Some(SyncState::Refused)
+            }
             _ => None,
         }
     }
@@ -98,7 +105,12 @@ impl From<CoreError> for AppError {
             CoreError::Unauthorized => {
                 AppError::new(C::BadCredentials, "登录已失效，请重新登录本设备")
             }
-            CoreError::Revoked => AppError::new(C::Revoked, "本设备已被停用"),
+            CoreError::Revoked(None) => AppError::new(C::Revoked, "本设备已被停用"),
+            CoreError::Revoked(Some(reason)) => {
+                AppError::new(C::Revoked, format!("本设备已被停用：{reason}"))
+            }
+            CoreError::BadEnrolCode => AppError::new(C::BadCredentials, "设备登记码无效、已过期或已被使用"),
+            CoreError::NotRevoked => AppError::new(C::Server, "本设备没有被停用"),
             CoreError::Refused { code, .. } if code == "unsupported_protocol" => {
                 AppError::new(C::Server, "应用版本与服务器不兼容，请升级应用")
             }
@@ -140,7 +152,12 @@ mod tests {
                 ErrorCode::BadCredentials,
                 "用户名或密码错误",
             ),
-            (CoreError::Revoked, ErrorCode::Revoked, "本设备已被停用"),
+            (CoreError::Revoked(None), ErrorCode::Revoked, "本设备已被停用"),
+            (
+                CoreError::Revoked(Some("手机遗失".into())),
+                ErrorCode::Revoked,
+                "本设备已被停用：手机遗失",
+            ),
             (CoreError::Poisoned, ErrorCode::Storage, "本机存储出错"),
         ];
         for (error, code, message) in cases {
@@ -163,7 +180,10 @@ mod tests {
             CoreError::Network(String::new()).sync_state(),
             Some(SyncState::Offline)
         );
-        assert_eq!(CoreError::Revoked.sync_state(), Some(SyncState::Refused));
+        assert_eq!(
+            CoreError::Revoked(None).sync_state(),
+            Some(SyncState::Revoked)
+        );
         assert_eq!(
             CoreError::Unauthorized.sync_state(),
             Some(SyncState::Refused)

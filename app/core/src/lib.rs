@@ -76,6 +76,8 @@ pub(crate) struct Inner {
     wake: Arc<Notify>,
     /// The content-addressed photo files (`<data_dir>/blobs`).
     pub(crate) blobs: blobs::BlobStore,
+    /// The data directory (the store and the photo blobs live in it).
+    pub(crate) data_dir: std::path::PathBuf,
 }
 
 impl Inner {
@@ -130,6 +132,7 @@ impl Core {
                 syncing: AtomicBool::new(false),
                 wake: Arc::new(Notify::new()),
                 blobs: blobs::BlobStore::new(data_dir),
+                data_dir: data_dir.to_path_buf(),
             }),
         })
     }
@@ -177,6 +180,13 @@ impl Core {
     /// One full sync run (several rounds), returns what it did.
     pub async fn sync_now(&self) -> Result<SyncReport, AppError> {
         actions::sync_now(&self.inner).await
+    }
+
+    /// After a revocation (`SyncStatus.state == Revoked`, which lists the unsynced cases
+    /// that will be lost): wipes the local case data and photo files and forgets the
+    /// session. Refused on a device that is not revoked.
+    pub fn acknowledge_revocation(&self) -> Result<(), AppError> {
+        Ok(actions::acknowledge_revocation(&self.inner)?)
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus, AppError> {

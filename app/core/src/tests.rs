@@ -356,6 +356,7 @@ async fn enrolling_checks_the_form_then_reports_an_unreachable_server() {
             server_url: "10.0.0.1:8080".into(),
             username: " ".into(),
             password: String::new(),
+            code: None,
         })
         .await
         .unwrap_err();
@@ -366,6 +367,7 @@ async fn enrolling_checks_the_form_then_reports_an_unreachable_server() {
             server_url: dead_server(),
             username: "chaoyang-v1".into(),
             password: "pw".into(),
+            code: None,
         })
         .await
         .unwrap_err();
@@ -408,6 +410,7 @@ async fn another_account_cannot_take_over_a_device_with_unsynced_cases() {
             server_url: server.clone(),
             username: "goukou-v1".into(),
             password: "pw".into(),
+            code: None,
         })
         .await
         .unwrap_err();
@@ -419,6 +422,7 @@ async fn another_account_cannot_take_over_a_device_with_unsynced_cases() {
             server_url: server,
             username: "chaoyang-v1".into(),
             password: "pw".into(),
+            code: None,
         })
         .await
         .unwrap_err();

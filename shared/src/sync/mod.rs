@@ -14,13 +14,22 @@
 //!
 //! A sync when nothing changed is one request with no documents: its size and the
 //! server's work do not grow with the number of documents.
+//!
+//! Scope changes (protocol 2): the server also lists the cases that left the device's
+//! scope since the cursor (`gone`: transferred to another unit, an assignment withdrawn,
+//! the user moved to another unit); the device deletes its copies (reporting, not
+//! dropping, any unsynced local edit of them). A protocol-1 request is still answered, in
+//! the protocol-1 layout (no `gone`), so an old app keeps working until it is updated.
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::CaseId;
 
-/// Bumped on any incompatible change of the types below.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Bumped on any incompatible change of the types below. 2: `SyncResponse::gone`.
+pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The oldest protocol a server still answers (in that protocol's layout).
+pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 
 /// The HTTP content type of requests and responses.
 pub const CONTENT_TYPE: &str = "application/vnd.hecha.sync+postcard";
@@ -62,6 +71,19 @@ pub struct SyncResponse {
     pub cursor: Cursor,
     /// More changed documents than `changed` lists: ask again with the new cursor.
     pub more: bool,
+    /// Documents that left the device's scope since the request's cursor (protocol 2;
+    /// always empty in a protocol-1 answer). Never lists a document that is in scope.
+    pub gone: Vec<CaseId>,
+}
+
+/// The protocol-1 layout of [`SyncResponse`] (no `gone`).
+#[derive(Serialize, Deserialize)]
+struct SyncResponseV1 {
+    protocol: u16,
+    docs: Vec<DocReply>,
+    changed: Vec<CaseId>,
+    cursor: Cursor,
+    more: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,11 +114,12 @@ pub enum ProtocolError {
     UnsupportedVersion { found: u16 },
 }
 
-fn check_version(bytes: &[u8]) -> Result<(), ProtocolError> {
+/// The protocol version a body starts with, if it is one this side speaks.
+fn check_version(bytes: &[u8]) -> Result<u16, ProtocolError> {
     let (found, _) = postcard::take_from_bytes::<u16>(bytes)
         .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-    if found == PROTOCOL_VERSION {
-        Ok(())
+    if (OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&found) {
+        Ok(found)
     } else {
         Err(ProtocolError::UnsupportedVersion { found })
     }
@@ -104,6 +127,10 @@ fn check_version(bytes: &[u8]) -> Result<(), ProtocolError> {
 
 fn decode_exact<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ProtocolError> {
     check_version(bytes)?;
+    decode_body(bytes)
+}
+
+fn decode_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ProtocolError> {
     let (value, rest) = postcard::take_from_bytes::<T>(bytes)
         .map_err(|e| ProtocolError::Malformed(e.to_string()))?;
     if rest.is_empty() {
@@ -135,12 +162,34 @@ impl SyncRequest {
 }
 
 impl SyncResponse {
+    /// Encodes in the layout of `self.protocol` (a protocol-1 answer leaves `gone` out).
     pub fn encode(&self) -> Vec<u8> {
+        if self.protocol == 1 {
+            let v1 = SyncResponseV1 {
+                protocol: 1,
+                docs: self.docs.clone(),
+                changed: self.changed.clone(),
+                cursor: self.cursor,
+                more: self.more,
+            };
+            return postcard::to_allocvec(&v1).expect("in-memory encoding cannot fail");
+        }
         postcard::to_allocvec(self).expect("in-memory encoding cannot fail")
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
-        decode_exact(bytes)
+        if check_version(bytes)? == 1 {
+            let v1: SyncResponseV1 = decode_body(bytes)?;
+            return Ok(SyncResponse {
+                protocol: v1.protocol,
+                docs: v1.docs,
+                changed: v1.changed,
+                cursor: v1.cursor,
+                more: v1.more,
+                gone: Vec::new(),
+            });
+        }
+        decode_body(bytes)
     }
 }
 
@@ -170,8 +219,37 @@ mod tests {
             changed: vec![CaseId::from_random_bytes([2; 16])],
             cursor: Cursor(7),
             more: false,
+            gone: vec![CaseId::from_random_bytes([3; 16])],
         };
         assert_eq!(SyncResponse::decode(&resp.encode()).unwrap(), resp);
+    }
+
+    #[test]
+    fn a_protocol_1_answer_has_the_old_layout_and_reads_back_without_gone() {
+        let resp = SyncResponse {
+            protocol: 1,
+            docs: vec![],
+            changed: vec![CaseId::from_random_bytes([2; 16])],
+            cursor: Cursor(7),
+            more: true,
+            gone: vec![CaseId::from_random_bytes([3; 16])],
+        };
+        let bytes = resp.encode();
+        let old = SyncResponseV1 {
+            protocol: 1,
+            docs: vec![],
+            changed: resp.changed.clone(),
+            cursor: Cursor(7),
+            more: true,
+        };
+        assert_eq!(bytes, postcard::to_allocvec(&old).unwrap());
+        let back = SyncResponse::decode(&bytes).unwrap();
+        assert_eq!(back.gone, Vec::<CaseId>::new());
+        assert_eq!((back.changed, back.more), (resp.changed, true));
+        // A protocol-1 request is understood.
+        let mut req = request();
+        req.protocol = 1;
+        assert_eq!(SyncRequest::decode(&req.encode()).unwrap().protocol, 1);
     }
 
     #[test]

@@ -33,6 +33,22 @@ pub(crate) enum AuditAction {
     Export,
     Login,
     RevokeDevice,
+    /// A case given to a verifier (target `<case id>:<username>`).
+    AssignCase,
+    /// An assignment withdrawn (target `<case id>:<username>`).
+    UnassignCase,
+    /// A case moved to another unit (target `<case id>:<from>-><to>`, reason given).
+    TransferCase,
+    /// A one-time enrolment code made for a user (target: username).
+    CreateEnrolCode,
+    /// A device enrolled by redeeming a code (target: the new device id).
+    EnrolDevice,
+    /// An account moved to another unit (target `<username>:<from>-><to>`).
+    SetUnit,
+    /// An account disabled, its devices revoked (target: username).
+    DisableUser,
+    /// An account created (target: username).
+    AddUser,
 }
 
 impl AuditAction {
@@ -43,6 +59,14 @@ impl AuditAction {
             AuditAction::Export => "export",
             AuditAction::Login => "login",
             AuditAction::RevokeDevice => "revoke_device",
+            AuditAction::AssignCase => "assign_case",
+            AuditAction::UnassignCase => "unassign_case",
+            AuditAction::TransferCase => "transfer_case",
+            AuditAction::CreateEnrolCode => "create_enrol_code",
+            AuditAction::EnrolDevice => "enrol_device",
+            AuditAction::SetUnit => "set_unit",
+            AuditAction::DisableUser => "disable_user",
+            AuditAction::AddUser => "add_user",
         }
     }
 }

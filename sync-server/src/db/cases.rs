@@ -104,7 +104,13 @@ CREATE INDEX case_codes_case ON case_codes(case_id);
 /// Which cases a query may see.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum CaseScope<'a> {
+    /// The cases of one unit (tests, benchmarks).
+    #[allow(dead_code)]
     Unit(&'a UnitId),
+    /// A unit's cases plus those assigned to the user (street verifiers, supervisors).
+    UnitOrAssigned(&'a UnitId, UserId),
+    /// Only the cases assigned to the user (the bureau's verifiers).
+    Assigned(UserId),
     All,
 }
 
@@ -112,10 +118,18 @@ impl CaseScope<'_> {
     /// The condition on `cases c` that keeps a query within the scope, and its arguments
     /// (`None`: every case).
     pub(crate) fn sql(&self) -> Option<(&'static str, Vec<Value>)> {
+        let text = |s: &str| Value::Text(s.to_owned());
         match self {
-            CaseScope::Unit(unit) => {
-                Some(("c.unit = ?", vec![Value::Text(unit.as_str().to_owned())]))
-            }
+            CaseScope::Unit(unit) => Some(("c.unit = ?", vec![text(unit.as_str())])),
+            CaseScope::UnitOrAssigned(unit, user) => Some((
+                "(c.unit = ? OR c.case_id IN
+                    (SELECT s.case_id FROM case_assignments s WHERE s.user_id = ?))",
+                vec![text(unit.as_str()), text(&user.to_string())],
+            )),
+            CaseScope::Assigned(user) => Some((
+                "c.case_id IN (SELECT s.case_id FROM case_assignments s WHERE s.user_id = ?)",
+                vec![text(&user.to_string())],
+            )),
             CaseScope::All => None,
         }
     }
@@ -280,6 +294,19 @@ pub(crate) const CHANGED_IN_UNIT_SQL: &str =
 /// "Changed since" in the whole district: a range scan of `cases_seq`.
 pub(crate) const CHANGED_ALL_SQL: &str =
     "SELECT case_id, seq FROM cases WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+/// "Changed since" in one unit plus the user's assigned cases: the unit's range scan and
+/// the user's (few) assignments.
+pub(crate) const CHANGED_IN_UNIT_OR_ASSIGNED_SQL: &str =
+    "SELECT case_id, seq FROM cases WHERE unit = ?1 AND seq > ?2
+     UNION
+     SELECT c.case_id, c.seq FROM case_assignments a JOIN cases c ON c.case_id = a.case_id
+     WHERE a.user_id = ?3 AND c.seq > ?2
+     ORDER BY 2 LIMIT ?4";
+/// "Changed since" among the user's assigned cases.
+pub(crate) const CHANGED_ASSIGNED_SQL: &str =
+    "SELECT c.case_id, c.seq FROM case_assignments a JOIN cases c ON c.case_id = a.case_id
+     WHERE a.user_id = ?1 AND c.seq > ?2 ORDER BY c.seq LIMIT ?3";
+
 /// Cases in scope whose last write has a sequence number above `after`, in sequence
 /// order, at most `limit`.
 pub(crate) fn changed_since(
@@ -296,12 +323,39 @@ pub(crate) fn changed_since(
             let rows = stmt.query_map(params![unit.as_str(), after, limit], map)?;
             rows.collect()
         }
+        CaseScope::UnitOrAssigned(unit, user) => {
+            let mut stmt = conn.prepare_cached(CHANGED_IN_UNIT_OR_ASSIGNED_SQL)?;
+            let rows =
+                stmt.query_map(params![unit.as_str(), after, user.to_string(), limit], map)?;
+            rows.collect()
+        }
+        CaseScope::Assigned(user) => {
+            let mut stmt = conn.prepare_cached(CHANGED_ASSIGNED_SQL)?;
+            let rows = stmt.query_map(params![user.to_string(), after, limit], map)?;
+            rows.collect()
+        }
         CaseScope::All => {
             let mut stmt = conn.prepare_cached(CHANGED_ALL_SQL)?;
             let rows = stmt.query_map(params![after, limit], map)?;
             rows.collect()
         }
     }
+}
+
+/// Every case in scope with a sequence number at most `upto` (a device whose scope grew
+/// must hear of the older cases it can now see).
+pub(crate) fn in_scope_upto(
+    conn: &Connection,
+    scope: CaseScope<'_>,
+    upto: i64,
+) -> rusqlite::Result<Vec<CaseId>> {
+    let (cond, mut args) = scope.sql().unwrap_or(("1", Vec::new()));
+    args.push(Value::Integer(upto));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.case_id FROM cases c WHERE {cond} AND c.seq <= ? ORDER BY c.seq"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| parse_col(r, 0))?;
+    rows.collect()
 }
 
 /// How the ledger is ordered (ties: case id).

@@ -38,6 +38,8 @@ pub struct DeviceRecord {
     pub created_at_ms: i64,
     /// When IT revoked the device's token; `None` while it is valid.
     pub revoked_at_ms: Option<i64>,
+    /// Why it was revoked (told to the device at its next contact).
+    pub revoke_reason: Option<String>,
 }
 
 pub(crate) struct NewDevice<'a> {
@@ -55,6 +57,7 @@ pub(crate) struct TokenOwner {
     /// The actor id (hex) registered at the device's login.
     pub actor_id: String,
     pub revoked: bool,
+    pub revoke_reason: Option<String>,
     pub user: UserInfo,
 }
 
@@ -79,8 +82,8 @@ pub(crate) fn find_by_token_hash(
     token_hash: &[u8; 32],
 ) -> rusqlite::Result<Option<TokenOwner>> {
     conn.query_row(
-        "SELECT d.device_id, d.actor_id, d.revoked_at_ms,
-                u.user_id, u.username, u.display_name, u.role, u.unit, n.name
+        "SELECT d.device_id, d.actor_id, d.revoked_at_ms, d.revoke_reason,
+                u.user_id, u.username, u.display_name, u.role, u.unit, n.name, u.read_only
          FROM devices d
          JOIN users u ON u.user_id = d.user_id
          JOIN units n ON n.code = u.unit
@@ -91,7 +94,8 @@ pub(crate) fn find_by_token_hash(
                 device_id: parse_col(r, 0)?,
                 actor_id: r.get(1)?,
                 revoked: r.get::<_, Option<i64>>(2)?.is_some(),
-                user: info_from_row(r, 3)?,
+                revoke_reason: r.get(3)?,
+                user: info_from_row(r, 4)?,
             })
         },
     )
@@ -145,19 +149,35 @@ pub(crate) fn owner_of_actor(
     .optional()
 }
 
-/// Marks the device revoked. False if it does not exist or was revoked already.
-pub(crate) fn revoke(conn: &Connection, device: DeviceId, now_ms: i64) -> rusqlite::Result<bool> {
+/// Marks the device revoked, with the reason told to it. False if it does not exist or
+/// was revoked already.
+pub(crate) fn revoke(
+    conn: &Connection,
+    device: DeviceId,
+    now_ms: i64,
+    reason: Option<&str>,
+) -> rusqlite::Result<bool> {
     let n = conn.execute(
-        "UPDATE devices SET revoked_at_ms = ?2 WHERE device_id = ?1 AND revoked_at_ms IS NULL",
-        params![device.to_string(), now_ms],
+        "UPDATE devices SET revoked_at_ms = ?2, revoke_reason = ?3
+         WHERE device_id = ?1 AND revoked_at_ms IS NULL",
+        params![device.to_string(), now_ms, reason],
     )?;
     Ok(n == 1)
+}
+
+/// The devices of `user` not yet revoked.
+pub(crate) fn active_of_user(conn: &Connection, user: UserId) -> rusqlite::Result<Vec<DeviceId>> {
+    let mut stmt = conn.prepare(
+        "SELECT device_id FROM devices WHERE user_id = ?1 AND revoked_at_ms IS NULL",
+    )?;
+    let rows = stmt.query_map([user.to_string()], |r| parse_col(r, 0))?;
+    rows.collect()
 }
 
 pub(crate) fn list(conn: &Connection) -> rusqlite::Result<Vec<DeviceRecord>> {
     let mut stmt = conn.prepare(
         "SELECT d.device_id, d.user_id, u.username, d.device_name, d.actor_id,
-                d.created_at_ms, d.revoked_at_ms
+                d.created_at_ms, d.revoked_at_ms, d.revoke_reason
          FROM devices d JOIN users u ON u.user_id = d.user_id
          ORDER BY d.created_at_ms DESC, d.device_id",
     )?;
@@ -170,6 +190,7 @@ pub(crate) fn list(conn: &Connection) -> rusqlite::Result<Vec<DeviceRecord>> {
             actor_id: r.get(4)?,
             created_at_ms: r.get(5)?,
             revoked_at_ms: r.get(6)?,
+            revoke_reason: r.get(7)?,
         })
     })?;
     rows.collect()

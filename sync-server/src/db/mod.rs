@@ -11,6 +11,7 @@ pub(crate) mod blobs;
 pub(crate) mod cases;
 pub(crate) mod devices;
 pub(crate) mod meta;
+pub(crate) mod scope;
 pub(crate) mod units;
 pub(crate) mod users;
 
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[audit::MIGRATION_3],
     &[blobs::MIGRATION_BLOBS],
     &[cases::MIGRATION_LEDGER_V2],
+    &[scope::MIGRATION_SCOPE],
 ];
 
 /// Most idle reader connections kept open.

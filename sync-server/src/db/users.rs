@@ -32,6 +32,8 @@ pub struct UserRecord {
 pub(crate) struct LoginRow {
     pub user_id: UserId,
     pub password_hash: String,
+    /// Disabled accounts cannot log in (nor enrol a device with a code).
+    pub disabled: bool,
 }
 
 pub(crate) fn insert(
@@ -59,19 +61,21 @@ pub(crate) fn insert(
 
 pub(crate) fn find_login(conn: &Connection, username: &str) -> rusqlite::Result<Option<LoginRow>> {
     conn.query_row(
-        "SELECT user_id, password_hash FROM users WHERE username = ?1",
+        "SELECT user_id, password_hash, disabled_at_ms FROM users WHERE username = ?1",
         [username],
         |r| {
             Ok(LoginRow {
                 user_id: parse_col(r, 0)?,
                 password_hash: r.get(1)?,
+                disabled: r.get::<_, Option<i64>>(2)?.is_some(),
             })
         },
     )
     .optional()
 }
 
-const INFO_COLUMNS: &str = "u.user_id, u.username, u.display_name, u.role, u.unit, n.name";
+pub(crate) const INFO_COLUMNS: &str =
+    "u.user_id, u.username, u.display_name, u.role, u.unit, n.name, u.read_only";
 
 pub(crate) fn info(conn: &Connection, user_id: UserId) -> rusqlite::Result<Option<UserInfo>> {
     conn.query_row(
@@ -93,13 +97,13 @@ pub(crate) fn list(conn: &Connection) -> rusqlite::Result<Vec<UserRecord>> {
     let rows = stmt.query_map([], |r| {
         Ok(UserRecord {
             info: info_from_row(r, 0)?,
-            created_at_ms: r.get(6)?,
+            created_at_ms: r.get(7)?,
         })
     })?;
     rows.collect()
 }
 
-/// Reads the six columns of [`INFO_COLUMNS`] starting at `first`.
+/// Reads the seven columns of [`INFO_COLUMNS`] starting at `first`.
 pub(crate) fn info_from_row(r: &Row<'_>, first: usize) -> rusqlite::Result<UserInfo> {
     let role: String = r.get(first + 3)?;
     Ok(UserInfo {
@@ -109,6 +113,7 @@ pub(crate) fn info_from_row(r: &Row<'_>, first: usize) -> rusqlite::Result<UserI
         role: Role::from_code(&role).ok_or_else(|| bad_column(first + 3, &role))?,
         unit: parse_col::<UnitId>(r, first + 4)?,
         unit_name: r.get(first + 5)?,
+        read_only: r.get(first + 6)?,
     })
 }
 

@@ -39,7 +39,8 @@ pub(crate) async fn login(
                 &request.password,
                 login.as_ref().map(|l| l.password_hash.as_str()),
             );
-            let Some(login) = login.filter(|_| verified) else {
+            // A disabled account answers like a wrong password.
+            let Some(login) = login.filter(|l| verified && !l.disabled) else {
                 return Err(ApiError::BadCredentials);
             };
             let token = issue_token();
@@ -93,7 +94,7 @@ pub(crate) async fn me(caller: Caller) -> Json<UserInfo> {
     Json(caller.user)
 }
 
-fn device_name(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn device_name(raw: &str) -> Result<String, ApiError> {
     let name = raw.trim();
     if name.chars().count() > MAX_DEVICE_NAME {
         return Err(ApiError::BadRequest(format!(
@@ -107,7 +108,7 @@ fn device_name(raw: &str) -> Result<String, ApiError> {
     })
 }
 
-fn actor_id(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn actor_id(raw: &str) -> Result<String, ApiError> {
     let hex = raw.trim().to_ascii_lowercase();
     let ok = hex.len() == ACTOR_HEX_LEN && hex.bytes().all(|b| b.is_ascii_hexdigit());
     if ok {

@@ -11,6 +11,7 @@ mod cases;
 mod export;
 mod health;
 mod stats;
+mod lifecycle;
 mod sync;
 
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +43,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/export/cases.csv", get(export::cases_csv))
         .route("/api/v1/export/cases.xlsx", get(export::cases_xlsx))
         .route("/api/v1/stats", get(stats::stats))
+        .route("/api/v1/enrol-codes", post(lifecycle::create_code))
+        .route("/api/v1/enrol", post(lifecycle::redeem))
+        .route("/api/v1/cases/{id}/assign", post(lifecycle::assign))
+        .route(
+            "/api/v1/cases/{id}/assign/{user}",
+            axum::routing::delete(lifecycle::unassign),
+        )
+        .route("/api/v1/cases/{id}/assignments", get(lifecycle::assignments))
+        .route("/api/v1/cases/{id}/transfer", post(lifecycle::transfer))
         .route("/api/v1/stats/assistance", get(stats::assistance))
         .route("/api/v1/stats/visits", get(stats::visits))
         .route("/api/v1/stats/conflicts", get(stats::conflicts))

@@ -218,6 +218,51 @@ pub(crate) fn delete_all(conn: &Connection) -> CoreResult<()> {
     Ok(())
 }
 
+/// The mark a case gets when it left this account's scope with unsynced local edits: it
+/// stays on the device (nothing silently dropped) but no longer syncs.
+pub(crate) const LEFT_SCOPE: &str = "此个案已不在本账号的范围内（已移交或调整），本机的修改未能同步，请联系街道或民政局";
+
+/// The server says `id` left this device's scope: a copy without unsynced edits is
+/// deleted; one with unsynced edits is kept, marked [`LEFT_SCOPE`] and no longer synced.
+/// Returns true if it was kept.
+pub(crate) fn drop_gone(conn: &Connection, id: CaseId) -> CoreResult<bool> {
+    let key = id.to_string();
+    let kept = conn.execute(
+        "UPDATE cases SET dirty = 0, pull = 0, sync_error = ?2
+         WHERE case_id = ?1 AND dirty = 1 AND placeholder = 0",
+        params![key, LEFT_SCOPE],
+    )?;
+    if kept == 0 {
+        conn.execute(
+            "DELETE FROM cases WHERE case_id = ?1 AND sync_error IS NOT ?2",
+            params![key, LEFT_SCOPE],
+        )?;
+    }
+    Ok(kept > 0)
+}
+
+/// Applicants' names of the cases with unsynced edits (names as the list shows them).
+pub(crate) fn unsynced_names(conn: &Connection) -> CoreResult<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT applicant_name FROM cases WHERE dirty = 1 ORDER BY updated_at_ms DESC, case_id",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .map(|n| if n.trim().is_empty() { "（未填姓名）".to_string() } else { n })
+        .collect())
+}
+
+/// Applicants' names of the cases kept after leaving this account's scope.
+pub(crate) fn left_scope_names(conn: &Connection) -> CoreResult<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT applicant_name FROM cases WHERE sync_error = ?1 ORDER BY updated_at_ms DESC",
+    )?;
+    let rows = stmt.query_map([LEFT_SCOPE], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Every case the next sync must bring in line, in a stable order.
 pub(crate) fn flagged(conn: &Connection) -> CoreResult<Vec<Flagged>> {
     let mut stmt = conn.prepare(FLAGGED_SQL)?;

@@ -67,6 +67,7 @@ fn state_code(state: SyncState) -> &'static str {
         SyncState::Syncing => "syncing",
         SyncState::Synced => "synced",
         SyncState::Refused => "refused",
+        SyncState::Revoked => "revoked",
     }
 }
 
@@ -77,6 +78,7 @@ fn state_from_code(code: &str) -> Option<SyncState> {
         SyncState::Syncing,
         SyncState::Synced,
         SyncState::Refused,
+        SyncState::Revoked,
     ]
     .into_iter()
     .find(|s| state_code(*s) == code)
@@ -167,6 +169,12 @@ pub(crate) fn enrol(conn: &Connection, row: &SessionRow) -> CoreResult<()> {
             cursor,
         ],
     )?;
+    Ok(())
+}
+
+/// Forgets the session (after a revocation is acknowledged: the device is wiped).
+pub(crate) fn delete(conn: &Connection) -> CoreResult<()> {
+    conn.execute("DELETE FROM session", [])?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hecha_shared::api::{ErrorBody, LoginRequest, LoginResponse};
+use hecha_shared::api::{EnrolRedeemRequest, ErrorBody, LoginRequest, LoginResponse};
 use hecha_shared::sync::{SyncRequest, SyncResponse, CONTENT_TYPE};
 use reqwest::header::{ACCEPT, CONTENT_TYPE as CONTENT_TYPE_HEADER};
 use reqwest::StatusCode;
@@ -35,14 +35,15 @@ fn network(e: reqwest::Error) -> CoreError {
 
 /// The typed error for a non-success answer, read from its `ErrorBody` when it has one.
 pub(crate) fn status_error(status: StatusCode, body: &[u8]) -> CoreError {
-    let code = serde_json::from_slice::<ErrorBody>(body)
-        .map(|b| b.error)
+    let (code, reason) = serde_json::from_slice::<ErrorBody>(body)
+        .map(|b| (b.error, b.reason))
         .unwrap_or_default();
     let s = status.as_u16();
     match (s, code.as_str()) {
         (401, "bad_credentials") => CoreError::BadCredentials,
+        (401, "bad_enrol_code") => CoreError::BadEnrolCode,
         (401, _) => CoreError::Unauthorized,
-        (403, "device_revoked") => CoreError::Revoked,
+        (403, "device_revoked") => CoreError::Revoked(reason),
         (400..=499, _) => CoreError::Refused { status: s, code },
         _ => CoreError::ServerFailed { status: s, code },
     }
@@ -66,6 +67,26 @@ pub(crate) async fn login(
         return Err(status_error(status, &body));
     }
     serde_json::from_slice(&body).map_err(|e| CoreError::Protocol(format!("login answer: {e}")))
+}
+
+/// `POST /api/v1/enrol`: redeems a one-time enrolment code.
+pub(crate) async fn redeem(
+    client: &reqwest::Client,
+    base_url: &str,
+    request: &EnrolRedeemRequest,
+) -> CoreResult<LoginResponse> {
+    let response = client
+        .post(endpoint(base_url, "/api/v1/enrol"))
+        .json(request)
+        .send()
+        .await
+        .map_err(network)?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(network)?;
+    if !status.is_success() {
+        return Err(status_error(status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| CoreError::Protocol(format!("enrol answer: {e}")))
 }
 
 /// What one sync round cost on the wire.
@@ -136,7 +157,12 @@ mod tests {
         ));
         assert!(matches!(
             status_error(StatusCode::FORBIDDEN, &body("device_revoked")),
-            CoreError::Revoked
+            CoreError::Revoked(None)
+        ));
+        let with_reason = br#"{"error":"device_revoked","message":"x","reason":"lost"}"#;
+        assert!(matches!(
+            status_error(StatusCode::FORBIDDEN, with_reason),
+            CoreError::Revoked(Some(ref r)) if r == "lost"
         ));
         assert!(matches!(
             status_error(StatusCode::BAD_REQUEST, &body("unsupported_protocol")),

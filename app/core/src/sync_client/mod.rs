@@ -191,6 +191,14 @@ fn apply_response(
             exchange.done = false;
         }
     }
+    for id in response.gone {
+        // Out of this account's scope now: no copy stays unless it holds unsynced edits.
+        if cases::drop_gone(&tx, id)? {
+            tracing::warn!(case_id = %id, "a case with unsynced edits left this account's scope: kept, not synced");
+        }
+        run.skipped.insert(id);
+        run.report.docs_dropped += 1;
+    }
     session::set_cursor(&tx, response.cursor)?;
     tx.commit()?;
     Ok(())

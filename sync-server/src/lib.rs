@@ -12,17 +12,23 @@ mod audit;
 pub mod auth;
 pub mod blobs;
 mod case_read;
+pub mod config;
 mod db;
 pub mod demo;
 pub mod enrol;
 mod error;
 mod export;
 mod import;
+mod ledger_check;
+pub mod maintenance;
+mod metrics;
 mod ledger;
 #[cfg(test)]
 mod noop_sync_tests;
 mod routes;
+pub mod standards;
 mod sync;
+mod tls;
 
 use std::fmt;
 use std::future::Future;
@@ -36,6 +42,7 @@ use hecha_shared::{DeviceId, UnitId, UserId};
 pub use db::devices::DeviceRecord;
 pub use db::users::UserRecord;
 pub use error::ApiError;
+pub use tls::{load_tls_config, serve_tls, TlsError};
 
 /// Name of the SQLite database inside the data directory.
 pub const DB_FILE: &str = "hecha-server.db";
@@ -68,18 +75,32 @@ pub struct ServerConfig {
     pub max_sync_body_bytes: usize,
     /// Largest JSON body accepted by the other routes (bigger: 413).
     pub max_json_body_bytes: usize,
+    /// A device token stops working this many days after its login (0: never).
+    pub token_lifetime_days: u32,
+    /// Length of the 公示 (public notice) period, days.
+    pub public_notice_days: u32,
+    /// Bearer token of `GET /metrics`; None: the endpoint answers 404.
+    pub metrics_token: Option<String>,
+    /// The 低保 standards served at `GET /api/v1/standards`.
+    pub standards: standards::Standards,
     pub clock: Arc<dyn Clock>,
 }
 
 impl ServerConfig {
     pub const DEFAULT_MAX_SYNC_BODY_BYTES: usize = 32 * 1024 * 1024;
     pub const DEFAULT_MAX_JSON_BODY_BYTES: usize = 64 * 1024;
+    pub const DEFAULT_TOKEN_LIFETIME_DAYS: u32 = 90;
+    pub const DEFAULT_PUBLIC_NOTICE_DAYS: u32 = 7;
 
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             max_sync_body_bytes: Self::DEFAULT_MAX_SYNC_BODY_BYTES,
             max_json_body_bytes: Self::DEFAULT_MAX_JSON_BODY_BYTES,
+            token_lifetime_days: Self::DEFAULT_TOKEN_LIFETIME_DAYS,
+            public_notice_days: Self::DEFAULT_PUBLIC_NOTICE_DAYS,
+            metrics_token: None,
+            standards: standards::district_default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -97,6 +118,8 @@ impl fmt::Debug for ServerConfig {
             .field("data_dir", &self.data_dir)
             .field("max_sync_body_bytes", &self.max_sync_body_bytes)
             .field("max_json_body_bytes", &self.max_json_body_bytes)
+            .field("token_lifetime_days", &self.token_lifetime_days)
+            .field("public_notice_days", &self.public_notice_days)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +160,7 @@ pub struct AppState {
 struct Inner {
     config: ServerConfig,
     db: db::Db,
+    metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -152,7 +176,11 @@ impl AppState {
             tracing::info!(cases = rederived, "ledger columns re-derived from the documents");
         }
         Ok(AppState {
-            inner: Arc::new(Inner { config, db }),
+            inner: Arc::new(Inner {
+                config,
+                db,
+                metrics: metrics::Metrics::default(),
+            }),
         })
     }
 
@@ -162,6 +190,10 @@ impl AppState {
 
     pub(crate) fn db(&self) -> &db::Db {
         &self.inner.db
+    }
+
+    pub(crate) fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

@@ -10,6 +10,7 @@ mod case_read;
 mod cases;
 mod export;
 mod health;
+mod ops;
 mod stats;
 mod lifecycle;
 mod sync;
@@ -29,6 +30,9 @@ pub(crate) fn router(state: AppState) -> Router {
     let json_limit = DefaultBodyLimit::max(config.max_json_body_bytes);
     Router::new()
         .route("/api/v1/health", get(health::health))
+        .route("/api/v1/standards", get(ops::standards))
+        .route("/api/v1/openapi.json", get(ops::openapi))
+        .route("/metrics", get(ops::metrics))
         .route("/api/v1/login", post(auth::login))
         .route("/api/v1/me", get(auth::me))
         .route("/api/v1/sync", post(sync::sync).layer(sync_limit))
@@ -78,6 +82,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/blobs/{sha256}/status", get(blobs::status))
         .fallback(not_found)
         .layer(json_limit)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

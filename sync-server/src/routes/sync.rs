@@ -29,6 +29,7 @@ pub(crate) async fn sync(
     }
     let body = body.map_err(|e| super::body_error(e.status(), e.body_text()))?;
     let request = SyncRequest::decode(&body)?;
+    let (docs_in, bytes_in) = (request.docs.len(), body.len());
     if request.docs.len() > MAX_DOCS_PER_REQUEST {
         return Err(ApiError::TooManyDocs {
             count: request.docs.len(),
@@ -38,5 +39,19 @@ pub(crate) async fn sync(
     let response = state
         .blocking(move |state| crate::sync::run(state, &caller, request))
         .await?;
-    Ok(([(CONTENT_TYPE, proto::CONTENT_TYPE)], response.encode()).into_response())
+    let encoded = response.encode();
+    let rejected = response
+        .docs
+        .iter()
+        .filter(|d| matches!(d, proto::DocReply::Rejected { .. }))
+        .count();
+    let sent = response
+        .docs
+        .iter()
+        .filter(|d| matches!(d, proto::DocReply::Message(_)))
+        .count();
+    state
+        .metrics()
+        .record_sync(docs_in, bytes_in, sent, rejected, encoded.len());
+    Ok(([(CONTENT_TYPE, proto::CONTENT_TYPE)], encoded).into_response())
 }

@@ -666,3 +666,57 @@ async fn statistics_exports_open_and_read_back_and_are_audited() {
         ["stats-visits.csv", "stats-assistance.xlsx?unit=chaoyang"]
     );
 }
+
+#[tokio::test]
+async fn rows_derived_by_an_older_server_are_derived_again_at_start() {
+    let server = TestServer::new();
+    // The device that wrote the case is enrolled; the import does not say who it was.
+    server.login("chaoyang-v1").await;
+    let doc = create_document(
+        crate::support::actor_for("chaoyang-v1"),
+        &case_of(&SEEDS[0]),
+        &note("create"),
+        0,
+    )
+    .unwrap();
+    server
+        .state
+        .import_cases(&UnitId::new("chaoyang").unwrap(), None, &[doc.save()])
+        .unwrap();
+
+    // As an older server would have left it: derived by version 0, columns empty.
+    let db = server.state.config().data_dir.join(hecha_server::DB_FILE);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE cases SET derived = 0, applicant_name = '', assistance = '', per_capita_fen = 0,
+                          verifier = NULL;
+         DELETE FROM case_codes;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let reopened = hecha_server::AppState::open(server.state.config().clone()).unwrap();
+    let app = hecha_server::app(reopened);
+    let bureau = server.login("bureau-staff").await;
+    let response = tower::ServiceExt::oneshot(
+        app,
+        axum::http::Request::get("/api/v1/cases?assistance=dibao")
+            .header("authorization", format!("Bearer {}", bureau.token))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let list: CaseList = serde_json::from_slice(&body).unwrap();
+    assert_eq!(names(&list), ["王秀兰"]);
+    let row = &list.cases[0];
+    assert_eq!(row.per_capita_fen, 30_000);
+    assert_eq!(
+        row.verifier_name.as_deref(),
+        Some("朝阳街道核查员1"),
+        "credited to the user whose device wrote the first change"
+    );
+}

@@ -149,7 +149,11 @@ pub fn format_fen_zh(fen: i64) -> String {
 /// [`parse_yuan`] (two decimals, not negative). Errors read as amounts; callers that show
 /// an area message map them.
 pub fn parse_m2(text: &str) -> Result<i64, MoneyError> {
-    parse_yuan(text.trim().trim_end_matches(['㎡']).trim_end_matches("平方米"))
+    parse_yuan(
+        text.trim()
+            .trim_end_matches(['㎡'])
+            .trim_end_matches("平方米"),
+    )
 }
 
 /// An area in 0.01 m² as m² text (`4250` → `"42.50"`).
@@ -192,7 +196,10 @@ mod tests {
         assert_eq!(parse_yuan("12,34.5"), Err(MoneyError::NotANumber));
         assert_eq!(parse_yuan("."), Err(MoneyError::NotANumber));
         assert_eq!(parse_yuan("1e5"), Err(MoneyError::NotANumber));
-        assert_eq!(parse_yuan("99999999999999999999"), Err(MoneyError::TooLarge));
+        assert_eq!(
+            parse_yuan("99999999999999999999"),
+            Err(MoneyError::TooLarge)
+        );
         assert_eq!(parse_yuan("10000000000.01"), Err(MoneyError::TooLarge));
         assert_eq!(parse_yuan("10000000000"), Ok(MAX_FEN));
         assert_eq!(MoneyError::Negative.message_zh(), "金额不能为负数");

@@ -58,23 +58,72 @@
 //! stored (no normalisation). Sorting is by UTF-8 bytes. Field keys are the document's field
 //! names: applicant `address`, `id_number`, `name`, `phone`; member `id_number`, `name`,
 //! `relation`. A later version that attests more fields changes the prefix.
+//!
+//! ## Version 2 (`hecha-attest-v2`): every section of the record
+//!
+//! Signatures made since schema 2 attest the whole investigation record. The content is a
+//! flat map from a dotted key to a text value ([`AttestedContent::entries`]):
+//!
+//! ```text
+//! origin                                 applicant.<field>   (name, id_number, phone,
+//!   registered_address, address, community, area)
+//! members.<id>.<field>                   active members only: name, relation, id_number,
+//!   health, disability_grade, labour, employment, schooling, marital
+//! income.<id>.<field>                    active items only: category, period, amount_fen,
+//!   member, note
+//! assets.<field>  expenses.<field>  housing.<field>  conclusion.<field>  visit.<field>
+//! discovery.<field>                      every field of the section
+//! hardship.<code>  assistance.<code>     value "true", chosen codes only
+//! narrative
+//! photos.<sha256>                        value: the photo's kind; photos not removed
+//! neighbour_visits.<id>.<field>          active visits only: name, relation_or_address,
+//!   statement, visited_at, by_user, by_name
+//! ```
+//!
+//! Integers are written in decimal ASCII (`-12`, `0`), booleans as `true`/`false`, text as
+//! stored. Not attested: schema, unit, created_at, status, `added_at`/`added_by`, removed
+//! items (removing one drops its entries), a photo's other metadata (its bytes are
+//! attested by the hash), the signature and lifecycle maps. A signature has a **scope**:
+//! `""` for the whole record, or `neighbour_visits.<id>.` for a neighbour's signature,
+//! which attests only the entries of that visit (a neighbour vouches for their own
+//! statement, not for the household's income). The hash is SHA-256 over:
+//!
+//! ```text
+//! "hecha-attest-v2"                                  15 ASCII bytes
+//! str(case_id) str(scope)
+//! u32(number of entries in scope)  then per entry, sorted by key: str(key) str(value)
+//! ```
+//!
+//! A record does not store its version: its hash is compared with every hash the current
+//! content has (v1, v2 whole record, v2 of each neighbour visit). A version 1 record
+//! therefore still verifies exactly as before (against the v1 fields only), and a record
+//! matching none of them is "内容在签字后被修改". [`review`] finds who changed it and when by
+//! replaying the document's history after the signing change.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::Transactable;
-use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value as AmValue};
+use automerge::{
+    Automerge, AutomergeError, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value as AmValue,
+    ROOT,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::case::CaseDoc;
+use crate::case::doc::commit_options;
+use crate::case::{read_case, CaseDoc, CaseDocError, ChangeNote};
 use crate::ids::{DeviceId, UserId};
 
 /// At most this many strokes in one signature.
 pub const MAX_STROKES: usize = 200;
 /// At most this many points in one signature, all strokes together.
 pub const MAX_POINTS: usize = 20_000;
-/// The domain-separation prefix of the attested content's canonical bytes.
+/// The domain-separation prefix of the attested content's canonical bytes (version 1).
 pub const ATTEST_PREFIX: &[u8] = b"hecha-attest-v1";
+/// The prefix of version 2 (every section of the record; see the module doc).
+pub const ATTEST_PREFIX_V2: &[u8] = b"hecha-attest-v2";
+/// The scope of a signature over the whole record.
+pub const WHOLE_RECORD: &str = "";
 
 const MAGIC: [u8; 3] = [b'H', b'S', 1];
 
@@ -435,9 +484,139 @@ pub struct AttestedContent {
     pub members: BTreeMap<String, BTreeMap<String, String>>,
     /// Photo SHA-256s, lowercase hex.
     pub photos: BTreeSet<String>,
+    /// Version 2: every attested field of the record, dotted key → text (module doc).
+    pub entries: BTreeMap<String, String>,
 }
 
-/// The content a signature made now would attest (see the module doc for what is in it).
+/// The scope of a neighbour's signature on the neighbour visit `visit_id`.
+pub fn neighbour_scope(visit_id: &str) -> String {
+    format!("neighbour_visits.{visit_id}.")
+}
+
+/// The version 2 entries of `case` (module doc).
+fn entries_v2(case: &CaseDoc) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut put = |key: String, value: String| {
+        out.insert(key, value);
+    };
+    put("origin".into(), case.origin.clone());
+    let a = &case.applicant;
+    for (k, v) in [
+        ("name", &a.name),
+        ("id_number", &a.id_number),
+        ("phone", &a.phone),
+        ("registered_address", &a.registered_address),
+        ("address", &a.address),
+        ("community", &a.community),
+        ("area", &a.area),
+    ] {
+        put(format!("applicant.{k}"), v.clone());
+    }
+    for (id, m) in case.members.iter().filter(|(_, m)| !m.removed) {
+        for (k, v) in [
+            ("name", &m.name),
+            ("relation", &m.relation),
+            ("id_number", &m.id_number),
+            ("health", &m.health),
+            ("disability_grade", &m.disability_grade),
+            ("labour", &m.labour),
+            ("employment", &m.employment),
+            ("schooling", &m.schooling),
+            ("marital", &m.marital),
+        ] {
+            put(format!("members.{id}.{k}"), v.clone());
+        }
+    }
+    for (id, i) in case.income.iter().filter(|(_, i)| !i.removed) {
+        put(format!("income.{id}.category"), i.category.clone());
+        put(format!("income.{id}.period"), i.period.clone());
+        put(format!("income.{id}.amount_fen"), i.amount_fen.to_string());
+        put(format!("income.{id}.member"), i.member.clone());
+        put(format!("income.{id}.note"), i.note.clone());
+    }
+    let s = &case.assets;
+    for (k, v) in [
+        ("deposits_fen", s.deposits_fen),
+        ("houses_count", s.houses_count),
+        ("houses_area_m2x100", s.houses_area_m2x100),
+        ("vehicles_count", s.vehicles_count),
+        ("vehicles_value_fen", s.vehicles_value_fen),
+        ("securities_fen", s.securities_fen),
+        ("insurance_fen", s.insurance_fen),
+        ("business_assets_fen", s.business_assets_fen),
+    ] {
+        put(format!("assets.{k}"), v.to_string());
+    }
+    put("assets.note".into(), s.note.clone());
+    let e = &case.expenses;
+    for (k, v) in [
+        ("medical_fen_annual", e.medical_fen_annual),
+        ("education_fen_annual", e.education_fen_annual),
+        ("other_fen_annual", e.other_fen_annual),
+    ] {
+        put(format!("expenses.{k}"), v.to_string());
+    }
+    put("expenses.note".into(), e.note.clone());
+    let h = &case.housing;
+    put("housing.kind".into(), h.kind.clone());
+    put("housing.area_m2x100".into(), h.area_m2x100.to_string());
+    put("housing.condition".into(), h.condition.clone());
+    put("housing.note".into(), h.note.clone());
+    for (code, on) in &case.hardship {
+        if *on {
+            put(format!("hardship.{code}"), "true".into());
+        }
+    }
+    for (code, on) in &case.assistance {
+        if *on {
+            put(format!("assistance.{code}"), "true".into());
+        }
+    }
+    put("narrative".into(), case.narrative.clone());
+    put("conclusion.opinion".into(), case.conclusion.opinion.clone());
+    put("conclusion.text".into(), case.conclusion.text.clone());
+    let v = &case.visit;
+    put("visit.started_at".into(), v.started_at.to_string());
+    put("visit.ended_at".into(), v.ended_at.to_string());
+    put("visit.gps_status".into(), v.gps_status.clone());
+    put("visit.lat_e6".into(), v.lat_e6.to_string());
+    put("visit.lon_e6".into(), v.lon_e6.to_string());
+    put("visit.accuracy_m".into(), v.accuracy_m.to_string());
+    let d = &case.discovery;
+    put("discovery.kind".into(), d.kind.clone());
+    put("discovery.description".into(), d.description.clone());
+    put("discovery.urgent".into(), d.urgent.to_string());
+    put("discovery.reported_at".into(), d.reported_at.to_string());
+    put("discovery.reported_by".into(), d.reported_by.clone());
+    for p in case.photos.values().filter(|p| !p.removed) {
+        put(
+            format!("photos.{}", p.sha256.to_ascii_lowercase()),
+            p.kind.clone(),
+        );
+    }
+    for (id, n) in case.neighbour_visits.iter().filter(|(_, n)| !n.removed) {
+        put(format!("neighbour_visits.{id}.name"), n.name.clone());
+        put(
+            format!("neighbour_visits.{id}.relation_or_address"),
+            n.relation_or_address.clone(),
+        );
+        put(
+            format!("neighbour_visits.{id}.statement"),
+            n.statement.clone(),
+        );
+        put(
+            format!("neighbour_visits.{id}.visited_at"),
+            n.visited_at.to_string(),
+        );
+        put(format!("neighbour_visits.{id}.by_user"), n.by_user.clone());
+        put(format!("neighbour_visits.{id}.by_name"), n.by_name.clone());
+    }
+    out
+}
+
+/// The content a signature made now would attest (see the module doc for what is in it):
+/// the version 1 fields (with `photo_hashes` as the photos) and the version 2 entries
+/// (photos from the case's own references).
 pub fn attested_content(case: &CaseDoc, photo_hashes: &[String]) -> AttestedContent {
     let a = &case.applicant;
     let applicant = [
@@ -473,7 +652,20 @@ pub fn attested_content(case: &CaseDoc, photo_hashes: &[String]) -> AttestedCont
             .iter()
             .map(|h| h.to_ascii_lowercase())
             .collect(),
+        entries: entries_v2(case),
     }
+}
+
+/// [`attested_content`] with the photos the case itself refers to (not removed): what the
+/// app signs and checks.
+pub fn attested_content_of(case: &CaseDoc) -> AttestedContent {
+    let photos: Vec<String> = case
+        .photos
+        .values()
+        .filter(|p| !p.removed)
+        .map(|p| p.sha256.clone())
+        .collect();
+    attested_content(case, &photos)
 }
 
 fn put_u32(out: &mut Vec<u8>, n: usize) {
@@ -513,9 +705,57 @@ impl AttestedContent {
     }
 }
 
-/// SHA-256 of the content's canonical bytes.
+impl AttestedContent {
+    /// The version 2 canonical serialisation of the entries in `scope` (format in the
+    /// module doc; `scope` is [`WHOLE_RECORD`] or a [`neighbour_scope`]).
+    pub fn canonical_bytes_v2(&self, scope: &str) -> Vec<u8> {
+        let in_scope: Vec<(&String, &String)> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| k.starts_with(scope))
+            .collect();
+        let mut out = ATTEST_PREFIX_V2.to_vec();
+        put_str(&mut out, &self.case_id);
+        put_str(&mut out, scope);
+        put_u32(&mut out, in_scope.len());
+        for (k, v) in in_scope {
+            put_str(&mut out, k);
+            put_str(&mut out, v);
+        }
+        out
+    }
+
+    /// The ids of the neighbour visits the entries hold.
+    pub fn neighbour_visits(&self) -> BTreeSet<String> {
+        self.entries
+            .keys()
+            .filter_map(|k| k.strip_prefix("neighbour_visits."))
+            .filter_map(|rest| rest.split_once('.').map(|(id, _)| id.to_string()))
+            .collect()
+    }
+
+    /// Every hash (lowercase hex) a signature still valid for this content may carry:
+    /// version 1, version 2 of the whole record, version 2 of each neighbour visit.
+    pub fn valid_hashes(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        out.insert(to_hex(&attest_hash(self)));
+        out.insert(to_hex(&attest_hash_v2(self, WHOLE_RECORD)));
+        for id in self.neighbour_visits() {
+            out.insert(to_hex(&attest_hash_v2(self, &neighbour_scope(&id))));
+        }
+        out
+    }
+}
+
+/// SHA-256 of the content's version 1 canonical bytes (signatures made before schema 2).
 pub fn attest_hash(content: &AttestedContent) -> [u8; 32] {
     Sha256::digest(content.canonical_bytes()).into()
+}
+
+/// SHA-256 of the content's version 2 canonical bytes in `scope`: what a signature made
+/// now records.
+pub fn attest_hash_v2(content: &AttestedContent, scope: &str) -> [u8; 32] {
+    Sha256::digest(content.canonical_bytes_v2(scope)).into()
 }
 
 /// Lowercase hex of bytes.
@@ -625,13 +865,14 @@ impl SignatureCheck {
     }
 }
 
-/// Compares a record's hash with the current content's.
+/// Compares a record's hash with the current content's (any version and scope: see
+/// [`AttestedContent::valid_hashes`]).
 pub fn check(record: &SignatureRecord, current: &AttestedContent) -> SignatureCheck {
-    check_hex(record, &to_hex(&attest_hash(current)))
+    check_in(record, &current.valid_hashes())
 }
 
-fn check_hex(record: &SignatureRecord, current_hex: &str) -> SignatureCheck {
-    if record.content_hash_hex.eq_ignore_ascii_case(current_hex) {
+fn check_in(record: &SignatureRecord, valid: &BTreeSet<String>) -> SignatureCheck {
+    if valid.contains(&record.content_hash_hex.to_ascii_lowercase()) {
         SignatureCheck::Valid
     } else {
         SignatureCheck::ContentChangedAfterSigning
@@ -653,14 +894,14 @@ pub fn signature_status(
     records: &[SignatureRecord],
     current: &AttestedContent,
 ) -> Vec<SignatureStatus> {
-    let hex = to_hex(&attest_hash(current));
+    let valid = current.valid_hashes();
     records
         .iter()
         .map(|r| SignatureStatus {
             role: r.role,
             signer_name: r.signer_name.clone(),
             signed_at_ms: r.signed_at_ms,
-            check: check_hex(r, &hex),
+            check: check_in(r, &valid),
         })
         .collect()
 }
@@ -680,11 +921,15 @@ pub fn missing_signatures(records: &[SignatureRecord]) -> Vec<SignerRole> {
     if of(SignerRole::Investigator1).next().is_none() {
         missing.push(SignerRole::Investigator1);
     }
-    // The second investigator must not be the first one signing twice.
-    let second_distinct = of(SignerRole::Investigator2).any(|second| {
-        !of(SignerRole::Investigator1)
-            .any(|first| first.signer_user.is_some() && first.signer_user == second.signer_user)
-    });
+    // The second investigator must not be the first one signing twice: the same account
+    // when both accounts are known, else the same name.
+    let same_person =
+        |a: &SignatureRecord, b: &SignatureRecord| match (a.signer_user, b.signer_user) {
+            (Some(x), Some(y)) => x == y,
+            _ => a.signer_name.trim() == b.signer_name.trim(),
+        };
+    let second_distinct = of(SignerRole::Investigator2)
+        .any(|second| !of(SignerRole::Investigator1).any(|first| same_person(first, second)));
     if !second_distinct {
         missing.push(SignerRole::Investigator2);
     }
@@ -795,6 +1040,207 @@ pub fn read_record<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<SignatureRecord, 
         strokes,
         mark,
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Signatures in a case document: adding one, reading them all, and what became of each
+
+/// The root key of the map holding a case's signature records (each under a fresh id).
+pub const SIGNATURES_KEY: &str = "signatures";
+/// Key, inside a record's map, of the neighbour visit a neighbour's signature is bound to
+/// (absent for other roles).
+pub const NEIGHBOUR_VISIT_KEY: &str = "neighbour_visit";
+
+/// A signature record as a case document holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSignature {
+    /// Its key in the `signatures` map.
+    pub id: String,
+    pub record: SignatureRecord,
+    /// For a neighbour's signature: the neighbour visit it signs.
+    pub neighbour_visit: Option<String>,
+    /// The change that wrote it.
+    pub signed_in: Option<ChangeHash>,
+}
+
+/// Who changed the content after a signature, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentChange {
+    /// The person's display name, as the change's note has it.
+    pub author: String,
+    pub device: String,
+    /// ms since the Unix epoch (second precision).
+    pub at_ms: i64,
+}
+
+/// One signature and whether it still holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureReview {
+    pub signature: StoredSignature,
+    pub check: SignatureCheck,
+    /// For a changed signature: the first change after the signing that made the attested
+    /// content differ (`None` when valid, or when the history cannot tell).
+    pub changed: Option<ContentChange>,
+}
+
+/// Writes `record` under the new key `id` of the case's `signatures` map as one commit
+/// (creating the map when the document has none; maps two devices created concurrently are
+/// read as one, see [`read_signatures`]). Returns the change's hash.
+pub fn add_signature(
+    doc: &mut Automerge,
+    id: &str,
+    record: &SignatureRecord,
+    neighbour_visit: Option<&str>,
+    note: &ChangeNote,
+    now_ms: i64,
+) -> Result<Option<ChangeHash>, CaseDocError> {
+    let mut tx = doc.transaction();
+    let map = match tx.get(ROOT, SIGNATURES_KEY)? {
+        Some((AmValue::Object(ObjType::Map), m)) => m,
+        _ => tx.put_object(ROOT, SIGNATURES_KEY, ObjType::Map)?,
+    };
+    let obj = tx.put_object(&map, id, ObjType::Map)?;
+    put_record(&mut tx, &obj, record)?;
+    if let Some(visit) = neighbour_visit {
+        tx.put(&obj, NEIGHBOUR_VISIT_KEY, visit)?;
+    }
+    let (hash, _) = tx.commit_with(commit_options(note, now_ms));
+    Ok(hash)
+}
+
+/// Every readable signature record of the document, oldest first. Reads every value of the
+/// `signatures` key (two devices may each have created the map), so none is lost.
+pub fn read_signatures(doc: &Automerge) -> Vec<StoredSignature> {
+    let maps: Vec<ObjId> = doc
+        .get_all(ROOT, SIGNATURES_KEY)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(v, id)| matches!(v, AmValue::Object(ObjType::Map)).then_some(id))
+        .collect();
+    let changes = doc.get_changes(&[]);
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for map in &maps {
+        for key in doc.keys(map).collect::<Vec<_>>() {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let Ok(Some((AmValue::Object(ObjType::Map), obj))) = doc.get(map, key.as_str()) else {
+                continue;
+            };
+            let Ok(record) = read_record(doc, &obj) else {
+                continue;
+            };
+            let neighbour_visit = match doc.get(&obj, NEIGHBOUR_VISIT_KEY) {
+                Ok(Some((AmValue::Scalar(v), _))) => match v.as_ref() {
+                    ScalarValue::Str(s) => Some(s.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let signed_in = match &obj {
+                ObjId::Id(counter, actor, _) => changes
+                    .iter()
+                    .find(|c| {
+                        let start = c.start_op().get();
+                        c.actor_id() == actor
+                            && *counter >= start
+                            && *counter < start + c.len() as u64
+                    })
+                    .map(|c| c.hash()),
+                ObjId::Root => None,
+            };
+            out.push(StoredSignature {
+                id: key,
+                record,
+                neighbour_visit,
+                signed_in,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        a.record
+            .signed_at_ms
+            .cmp(&b.record.signed_at_ms)
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
+
+/// Every signature of the document with its check against the current content, and for
+/// each changed one who changed the content and when: the history after the signing change
+/// is replayed one change at a time (changes the signing device had not seen included) and
+/// the first whose result no longer carries the signed hash is named. Cheap: only changed
+/// signatures are traced, and only the changes not already behind the signature.
+pub fn review(doc: &Automerge) -> Result<Vec<SignatureReview>, CaseDocError> {
+    let current = attested_content_of(&read_case(doc)?);
+    let valid = current.valid_hashes();
+    let mut out = Vec::new();
+    for signature in read_signatures(doc) {
+        let check = check_in(&signature.record, &valid);
+        let changed = match (check, signature.signed_in) {
+            (SignatureCheck::ContentChangedAfterSigning, Some(at)) => {
+                first_change_after(doc, at, &signature.record.content_hash_hex)?
+            }
+            _ => None,
+        };
+        out.push(SignatureReview {
+            signature,
+            check,
+            changed,
+        });
+    }
+    Ok(out)
+}
+
+fn first_change_after(
+    doc: &Automerge,
+    signed_in: ChangeHash,
+    signed_hash: &str,
+) -> Result<Option<ContentChange>, CaseDocError> {
+    let changes = doc.get_changes(&[]);
+    let by_hash: BTreeMap<ChangeHash, &automerge::Change> =
+        changes.iter().map(|c| (c.hash(), c)).collect();
+    // The signing change and everything it had seen.
+    let mut behind = BTreeSet::new();
+    let mut stack = vec![signed_in];
+    while let Some(h) = stack.pop() {
+        if behind.insert(h) {
+            if let Some(c) = by_hash.get(&h) {
+                stack.extend(c.deps().iter().copied());
+            }
+        }
+    }
+    let signed = signed_hash.to_ascii_lowercase();
+    let mut state = doc.fork_at(&[signed_in])?;
+    for change in changes.iter().filter(|c| !behind.contains(&c.hash())) {
+        state.apply_changes([change.clone()])?;
+        let Ok(case) = read_case(&state) else {
+            continue;
+        };
+        if !attested_content_of(&case).valid_hashes().contains(&signed) {
+            let note = change.message().and_then(|m| ChangeNote::decode(m));
+            return Ok(Some(ContentChange {
+                author: note.as_ref().map(|n| n.author.clone()).unwrap_or_default(),
+                device: note
+                    .map(|n| n.device)
+                    .unwrap_or_else(|| change.actor_id().to_hex_string()),
+                at_ms: change.timestamp().saturating_mul(1000),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The signatures a complete record still lacks, counting only those still valid (see
+/// [`missing_signatures`]).
+pub fn missing_valid(reviews: &[SignatureReview]) -> Vec<SignerRole> {
+    let valid: Vec<SignatureRecord> = reviews
+        .iter()
+        .filter(|r| r.check == SignatureCheck::Valid)
+        .map(|r| r.signature.record.clone())
+        .collect();
+    missing_signatures(&valid)
 }
 
 #[cfg(test)]

@@ -292,13 +292,19 @@ mod tests {
     fn no_standard_for_that_year_or_area_says_so_and_decides_nothing() {
         let h = hint(&household(10), &configured(), 2027);
         assert_eq!((h.below_standard, h.standard.clone()), (None, None));
-        assert!(h.reasons_zh.iter().any(|r| r.contains("未配置2027年农村低保标准")));
+        assert!(h
+            .reasons_zh
+            .iter()
+            .any(|r| r.contains("未配置2027年农村低保标准")));
 
         let mut urban = household(10);
         urban.applicant.area = "urban".into();
         let h = hint(&urban, &configured(), 2026);
         assert_eq!(h.below_standard, None);
-        assert!(h.reasons_zh.iter().any(|r| r.contains("未配置2026年城市低保标准")));
+        assert!(h
+            .reasons_zh
+            .iter()
+            .any(|r| r.contains("未配置2026年城市低保标准")));
 
         let mut unknown = household(10);
         unknown.applicant.area.clear();
@@ -319,7 +325,10 @@ mod tests {
         let standards = Standards::demo();
         let h = hint(&c, &standards, 2026);
         assert_eq!(h.assets_within_rules, Some(false));
-        assert!(h.reasons_zh.iter().any(|r| r.contains("人均存款24,000.01元")));
+        assert!(h
+            .reasons_zh
+            .iter()
+            .any(|r| r.contains("人均存款24,000.01元")));
         assert!(h.reasons_zh.iter().any(|r| r.contains("车辆1辆")));
         assert!(!h.reasons_zh.iter().any(|r| r.contains("房屋")));
         c.assets.deposits_fen = 4_800_000;

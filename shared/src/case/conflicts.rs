@@ -6,6 +6,11 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use serde::{Deserialize, Serialize};
 
+use super::codes::{
+    Area, AssistanceType, ConclusionOpinion, DisabilityGrade, DiscoveryKind, GpsStatus,
+    HardshipCause, HealthStatus, HousingCondition, HousingKind, IncomeCategory, IncomePeriod,
+    Labour, Marital, Origin, Schooling,
+};
 use super::doc::{change_of_op, commit_options, ChangeNote};
 use super::{CaseDoc, CaseDocError, Relation};
 
@@ -134,29 +139,141 @@ fn not_a_field() -> CaseDocError {
     CaseDocError::Corrupt(automerge::AutomergeError::InvalidOp(ObjType::Map))
 }
 
-/// The field's name as a person reads it, e.g. `申请人 · 姓名` or `成员 李建国 · 关系`.
+/// The field's name as a person reads it, e.g. `申请人 · 姓名`, `成员 李建国 · 关系`,
+/// `收入 工资性收入 · 金额`, `财产 · 存款`. Every path of the schema has a label; an unknown
+/// path shows its keys joined by dots.
 pub fn field_label_zh(case: &CaseDoc, path: &[String]) -> String {
-    fn field(key: &str) -> &str {
-        match key {
-            "name" => "姓名",
-            "id_number" => "身份证号",
-            "phone" => "联系电话",
-            "address" => "住址",
-            "relation" => "与申请人关系",
-            "removed" => "是否移除",
-            "status" => "状态",
-            other => other,
-        }
-    }
     let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-    match parts.as_slice() {
-        ["applicant", key] => format!("申请人 · {}", field(key)),
+    let known = |label: &str, key: &str| {
+        let f = field(key);
+        (f != key).then(|| format!("{label} · {f}"))
+    };
+    let label = match parts.as_slice() {
+        ["applicant", key] => known("申请人", key),
         ["members", id, key] => {
             let who = case.members.get(*id).map(|m| m.name.as_str()).unwrap_or("");
-            format!("成员 {who} · {}", field(key))
+            known(&format!("成员 {who}").trim().to_string(), key)
         }
-        [key] => field(key).to_string(),
-        _ => parts.join("."),
+        ["income", id, key] => {
+            let what = case
+                .income
+                .get(*id)
+                .map(|i| IncomeCategory::label_of(&i.category))
+                .unwrap_or("");
+            known(&format!("收入 {what}").trim().to_string(), key)
+        }
+        ["assets", key] => known("财产", key),
+        ["expenses", key] => known("刚性支出", key),
+        ["housing", key] => known("住房", key),
+        ["conclusion", key] => known("调查结论", key),
+        ["visit", key] => known("入户调查", key),
+        ["discovery", key] => known("发现报告", key),
+        ["hardship", code] => Some(format!("致贫原因 · {}", HardshipCause::label_of(code))),
+        ["assistance", code] => Some(format!("申请救助类型 · {}", AssistanceType::label_of(code))),
+        ["photos", _, key] => known("照片", key),
+        ["neighbour_visits", id, key] => {
+            let who = case
+                .neighbour_visits
+                .get(*id)
+                .map(|v| v.name.as_str())
+                .unwrap_or("");
+            known(&format!("邻里访问 {who}").trim().to_string(), key)
+        }
+        [key] => {
+            let f = field(key);
+            (f != *key).then(|| f.to_string())
+        }
+        _ => None,
+    };
+    label.unwrap_or_else(|| parts.join("."))
+}
+
+/// The Chinese name of a field key of the schema (the key itself when unknown).
+fn field(key: &str) -> &str {
+    match key {
+        "name" => "姓名",
+        "id_number" => "身份证号",
+        "phone" => "联系电话",
+        "address" => "现住址",
+        "registered_address" => "户籍地址",
+        "community" => "社区/村",
+        "area" => "城乡类别",
+        "relation" => "与申请人关系",
+        "health" => "健康状况",
+        "disability_grade" => "残疾等级",
+        "labour" => "劳动能力",
+        "employment" => "就业情况",
+        "schooling" => "就学情况",
+        "marital" => "婚姻状况",
+        "removed" => "是否移除",
+        "added_at" => "添加时间",
+        "added_by" => "添加人",
+        "status" => "状态",
+        "origin" => "个案来源",
+        "narrative" => "家庭情况说明",
+        "category" => "收入类别",
+        "period" => "计算周期",
+        "amount_fen" => "金额",
+        "member" => "收入成员",
+        "note" => "备注",
+        "deposits_fen" => "存款",
+        "houses_count" => "房屋套数",
+        "houses_area_m2x100" => "房屋面积",
+        "vehicles_count" => "车辆数量",
+        "vehicles_value_fen" => "车辆价值",
+        "securities_fen" => "有价证券",
+        "insurance_fen" => "商业保险",
+        "business_assets_fen" => "经营性资产",
+        "medical_fen_annual" => "医疗支出（年）",
+        "education_fen_annual" => "教育支出（年）",
+        "other_fen_annual" => "其他刚性支出（年）",
+        "kind" => "类型",
+        "area_m2x100" => "面积",
+        "condition" => "房屋状况",
+        "opinion" => "结论意见",
+        "text" => "结论说明",
+        "started_at" => "开始时间",
+        "ended_at" => "结束时间",
+        "gps_status" => "定位状态",
+        "lat_e6" => "纬度",
+        "lon_e6" => "经度",
+        "accuracy_m" => "定位精度",
+        "description" => "情况描述",
+        "urgent" => "是否紧急",
+        "reported_at" => "报告时间",
+        "reported_by" => "报告人",
+        "relation_or_address" => "关系或住址",
+        "statement" => "反映情况",
+        "visited_at" => "访问时间",
+        "by_user" => "访问人账号",
+        "by_name" => "访问人",
+        "taken_at" => "拍摄时间",
+        other => other,
+    }
+}
+
+/// A conflicting value as a person reads it: a code field's Chinese label (relation,
+/// health, area, ...), the value itself otherwise.
+pub fn value_label_zh<'a>(path: &[String], value: &'a str) -> &'a str {
+    let key = path.last().map(String::as_str).unwrap_or("");
+    let section = path.first().map(String::as_str).unwrap_or("");
+    match (section, key) {
+        (_, "relation") => relation_label(value),
+        (_, "health") => HealthStatus::label_of(value),
+        (_, "disability_grade") => DisabilityGrade::label_of(value),
+        (_, "labour") => Labour::label_of(value),
+        (_, "schooling") => Schooling::label_of(value),
+        (_, "marital") => Marital::label_of(value),
+        (_, "area") => Area::label_of(value),
+        (_, "origin") => Origin::label_of(value),
+        ("income", "category") => IncomeCategory::label_of(value),
+        ("income", "period") => IncomePeriod::label_of(value),
+        ("housing", "kind") => HousingKind::label_of(value),
+        ("housing", "condition") => HousingCondition::label_of(value),
+        ("discovery", "kind") => DiscoveryKind::label_of(value),
+        ("conclusion", "opinion") => ConclusionOpinion::label_of(value),
+        ("visit", "gps_status") => GpsStatus::label_of(value),
+        _ => value,
     }
 }
 
@@ -254,6 +371,47 @@ mod tests {
     }
 
     #[test]
+    fn two_devices_editing_different_sections_offline_both_survive() {
+        use crate::case::IncomeItem;
+        let (mut a, mut b) = forked_pair();
+        let mut ca = read_case(&a).unwrap();
+        ca.income.insert(
+            "i-a".into(),
+            IncomeItem {
+                category: "wages".into(),
+                period: "monthly".into(),
+                amount_fen: 250_000,
+                ..Default::default()
+            },
+        );
+        ca.hardship.insert("illness".into(), true);
+        ca.assets.deposits_fen = 1_000;
+        write_case(&mut a, &ca, &note("甲"), 2_000).unwrap();
+        let mut cb = read_case(&b).unwrap();
+        cb.housing.kind = "rented".into();
+        cb.housing.area_m2x100 = 4_200;
+        cb.hardship.insert("disability".into(), true);
+        cb.assets.vehicles_count = 1;
+        cb.visit.started_at = 9_000;
+        write_case(&mut b, &cb, &note("乙"), 3_000).unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        let merged = read_case(&a).unwrap();
+        assert_eq!(merged, read_case(&b).unwrap());
+        assert_eq!(merged.income["i-a"].amount_fen, 250_000);
+        assert_eq!(merged.housing.kind, "rented");
+        assert_eq!(merged.housing.area_m2x100, 4_200);
+        assert_eq!(merged.assets.deposits_fen, 1_000);
+        assert_eq!(merged.assets.vehicles_count, 1);
+        assert_eq!(merged.visit.started_at, 9_000);
+        assert_eq!(
+            crate::case::CaseDoc::chosen(&merged.hardship),
+            vec!["disability".to_string(), "illness".to_string()]
+        );
+        assert!(conflicts(&a).is_empty());
+    }
+
+    #[test]
     fn a_removed_member_keeps_a_concurrent_edit() {
         use crate::case::Member;
         let (mut a, _) = forked_pair();
@@ -293,5 +451,58 @@ mod tests {
             "name".to_string(),
         ];
         assert!(resolve_conflict(&mut a, &path, "x", &note("甲"), 0).is_err());
+    }
+
+    #[test]
+    fn every_field_of_the_schema_has_a_chinese_label() {
+        let case = crate::case::doc::tests::full_case();
+        let json = serde_json::to_value(&case).unwrap();
+        let mut paths = Vec::new();
+        fn walk(v: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    for (k, child) in map {
+                        path.push(k.clone());
+                        walk(child, path, out);
+                        path.pop();
+                    }
+                }
+                _ => out.push(path.clone()),
+            }
+        }
+        walk(&json, &mut Vec::new(), &mut paths);
+        assert!(paths.len() > 60);
+        for path in paths {
+            if ["schema", "case_id", "unit", "created_at"].contains(&path[0].as_str())
+                || (path[0] == "photos" && path[2] != "kind" && path[2] != "removed")
+            {
+                continue; // bookkeeping nobody edits in a form
+            }
+            let label = field_label_zh(&case, &path);
+            assert!(!label.is_ascii(), "{path:?} has no label: {label}");
+            assert!(!label.contains('_'), "{path:?} is half labelled: {label}");
+        }
+        let p = |s: &str| s.split('.').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            field_label_zh(&case, &p("income.i1.amount_fen")),
+            "收入 转移性收入 · 金额"
+        );
+        assert_eq!(
+            field_label_zh(&case, &p("members.m1.health")),
+            "成员 李建国 · 健康状况"
+        );
+        assert_eq!(
+            field_label_zh(&case, &p("hardship.illness")),
+            "致贫原因 · 因病"
+        );
+        assert_eq!(
+            field_label_zh(&case, &p("assets.deposits_fen")),
+            "财产 · 存款"
+        );
+        assert_eq!(field_label_zh(&case, &p("narrative")), "家庭情况说明");
+        assert_eq!(field_label_zh(&case, &p("nowhere.x")), "nowhere.x");
+        assert_eq!(value_label_zh(&p("members.m1.health"), "chronic"), "慢性病");
+        assert_eq!(value_label_zh(&p("housing.kind"), "rented"), "租赁住房");
+        assert_eq!(value_label_zh(&p("applicant.name"), "王"), "王");
     }
 }

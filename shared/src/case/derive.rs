@@ -108,7 +108,11 @@ pub struct AssetTotals {
 pub fn asset_totals(case: &CaseDoc) -> AssetTotals {
     let a = &case.assets;
     let size = i64::from(household_size(case).max(1));
-    let sum = |xs: &[i64]| xs.iter().map(|x| (*x).max(0)).fold(0i64, i64::saturating_add);
+    let sum = |xs: &[i64]| {
+        xs.iter()
+            .map(|x| (*x).max(0))
+            .fold(0i64, i64::saturating_add)
+    };
     let financial_fen = sum(&[a.deposits_fen, a.securities_fen, a.insurance_fen]);
     AssetTotals {
         financial_fen,
@@ -239,10 +243,14 @@ mod tests {
             );
         }
         assert_eq!(household_size(&c), 3);
-        c.income.insert("a".into(), income("monthly", 100_001, "", false)); // 1000.01 元/月
-        c.income.insert("b".into(), income("annual", 1_200_000, "m1", false)); // 12000 元/年
-        c.income.insert("c".into(), income("monthly", 999_999, "", true)); // removed item
-        c.income.insert("d".into(), income("monthly", 50_000, "gone", false)); // removed member
+        c.income
+            .insert("a".into(), income("monthly", 100_001, "", false)); // 1000.01 元/月
+        c.income
+            .insert("b".into(), income("annual", 1_200_000, "m1", false)); // 12000 元/年
+        c.income
+            .insert("c".into(), income("monthly", 999_999, "", true)); // removed item
+        c.income
+            .insert("d".into(), income("monthly", 50_000, "gone", false)); // removed member
         assert_eq!(annual_income_fen(&c), 100_001 * 12 + 1_200_000);
         // 2 400 012 fen / 12 / 3 = 66 667.0 → exactly 66 667 fen; one fen less a year:
         assert_eq!(per_capita_monthly_income_fen(&c), 66_667);

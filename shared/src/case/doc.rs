@@ -133,7 +133,7 @@ pub fn is_empty(doc: &Automerge) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::case::{CaseDoc, Member};
     use crate::ids::{CaseId, UnitId};
@@ -341,7 +341,14 @@ mod tests {
         let loaded = load_document(&doc.save()).unwrap();
         assert_eq!(read_case(&loaded).unwrap(), case);
         // Each section is its own Automerge map, so devices edit them independently.
-        for key in ["assets", "expenses", "housing", "conclusion", "visit", "discovery"] {
+        for key in [
+            "assets",
+            "expenses",
+            "housing",
+            "conclusion",
+            "visit",
+            "discovery",
+        ] {
             let (value, _) = loaded.get(automerge::ROOT, key).unwrap().unwrap();
             assert!(
                 matches!(value, automerge::Value::Object(automerge::ObjType::Map)),
@@ -414,7 +421,9 @@ mod tests {
         form.applicant.area = "rural".into();
         form.assets.deposits_fen = 100;
         let mut upgraded = case.clone();
-        form.apply_to(&mut upgraded, 20, || crate::ids::MemberId::from_random_bytes([5; 16]));
+        form.apply_to(&mut upgraded, 20, || {
+            crate::ids::MemberId::from_random_bytes([5; 16])
+        });
         write_case(&mut doc, &upgraded, &note("a"), 20).unwrap();
         let back = read_case(&load_document(&doc.save()).unwrap()).unwrap();
         assert_eq!(back.schema, 2);
@@ -422,6 +431,9 @@ mod tests {
         assert_eq!(back.assets.deposits_fen, 100);
         assert_eq!(back.members["m1"].name, "李建国");
         let (value, _) = doc.get(automerge::ROOT, "expenses").unwrap().unwrap();
-        assert!(matches!(value, automerge::Value::Object(automerge::ObjType::Map)));
+        assert!(matches!(
+            value,
+            automerge::Value::Object(automerge::ObjType::Map)
+        ));
     }
 }

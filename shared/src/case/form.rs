@@ -21,8 +21,8 @@ use super::codes::{
     Labour, Marital, Origin, Schooling,
 };
 use super::{
-    Assets, CaseDoc, Conclusion, Discovery, Expenses, Housing, IncomeItem, Member,
-    NeighbourVisit, Relation, Visit, SCHEMA_VERSION,
+    Assets, CaseDoc, Conclusion, Discovery, Expenses, Housing, IncomeItem, Member, NeighbourVisit,
+    Relation, Visit, SCHEMA_VERSION,
 };
 use crate::id_number::IdNumber;
 use crate::ids::{CaseId, ItemId, MemberId};
@@ -357,7 +357,12 @@ fn save_checks(form: &CaseForm, errors: &mut FieldErrors) {
         if Relation::from_code(&m.relation).is_none() {
             errors.add(format!("members.{i}.relation"), "请选择与申请人关系");
         }
-        check_id(errors, format!("members.{i}.id_number"), &m.id_number, false);
+        check_id(
+            errors,
+            format!("members.{i}.id_number"),
+            &m.id_number,
+            false,
+        );
         let code = |field: &str| format!("members.{i}.{field}");
         check_code(
             errors,
@@ -423,8 +428,14 @@ fn save_checks(form: &CaseForm, errors: &mut FieldErrors) {
         ("assets.securities_fen", s.securities_fen),
         ("assets.insurance_fen", s.insurance_fen),
         ("assets.business_assets_fen", s.business_assets_fen),
-        ("expenses.medical_fen_annual", form.expenses.medical_fen_annual),
-        ("expenses.education_fen_annual", form.expenses.education_fen_annual),
+        (
+            "expenses.medical_fen_annual",
+            form.expenses.medical_fen_annual,
+        ),
+        (
+            "expenses.education_fen_annual",
+            form.expenses.education_fen_annual,
+        ),
         ("expenses.other_fen_annual", form.expenses.other_fen_annual),
     ] {
         check_amount(errors, field.into(), fen);
@@ -721,7 +732,11 @@ impl CaseForm {
             entry.name = f.name.trim().to_string();
             entry.relation_or_address = f.relation_or_address.trim().to_string();
             entry.statement = f.statement.trim().to_string();
-            entry.visited_at = if f.visited_at > 0 { f.visited_at } else { now_ms };
+            entry.visited_at = if f.visited_at > 0 {
+                f.visited_at
+            } else {
+                now_ms
+            };
             if !f.by_user.is_empty() || entry.by_user.is_empty() {
                 entry.by_user = f.by_user.clone();
             }
@@ -815,5 +830,186 @@ mod tests {
         form.members[0].name.clear();
         form.members[0].removed = true;
         validate_form(&form).unwrap();
+    }
+
+    /// A form complete enough to sign.
+    fn complete_form() -> CaseForm {
+        let mut f = valid_form();
+        f.applicant.registered_address = "北京市东城区户籍路1号".into();
+        f.applicant.community = "幸福里社区".into();
+        f.applicant.area = "urban".into();
+        let m = &mut f.members[0];
+        m.health = "disabled".into();
+        m.disability_grade = "2".into();
+        m.labour = "none".into();
+        m.schooling = "graduated".into();
+        m.marital = "married".into();
+        f.income.push(IncomeForm {
+            category: "transfer".into(),
+            period: "monthly".into(),
+            amount_fen: 123_450,
+            ..Default::default()
+        });
+        f.housing.kind = "rented".into();
+        f.housing.condition = "poor".into();
+        f.hardship = vec!["disability".into()];
+        f.assistance = vec!["dibao".into()];
+        f.conclusion.opinion = "eligible".into();
+        f.visit.started_at = 1_700_000_000_000;
+        f
+    }
+
+    #[test]
+    fn a_complete_form_can_be_signed_and_an_incomplete_one_says_what_is_missing() {
+        validate_for_signing(&complete_form()).unwrap();
+        let mut f = valid_form();
+        f.members[0].health = "disabled".into();
+        validate_form(&f).unwrap();
+        let errors = validate_for_signing(&f).unwrap_err();
+        for (path, message) in [
+            ("applicant.registered_address", "请填写户籍地址"),
+            ("applicant.community", "请填写所在社区/村"),
+            ("applicant.area", "请选择城市或农村"),
+            ("members.0.disability_grade", "请选择残疾等级"),
+            ("members.0.labour", "请选择劳动能力"),
+            ("members.0.schooling", "请选择就学情况"),
+            ("members.0.marital", "请选择婚姻状况"),
+            ("hardship", "请至少选择一项致贫原因"),
+            ("assistance", "请至少选择一项申请救助类型"),
+            ("housing.kind", "请选择住房性质"),
+            ("conclusion.opinion", "请选择调查结论"),
+            ("visit.started_at", "请记录入户调查开始时间"),
+        ] {
+            assert_eq!(errors.get(path), Some(message), "{path}");
+        }
+        assert_eq!(errors.get("members.0.health"), None);
+    }
+
+    #[test]
+    fn bad_values_in_every_section_are_named_by_path() {
+        let mut f = complete_form();
+        f.income.push(IncomeForm {
+            category: "lottery".into(),
+            period: "weekly".into(),
+            amount_fen: -1,
+            member: "nobody".into(),
+            ..Default::default()
+        });
+        f.income.push(IncomeForm {
+            category: "wages".into(),
+            period: "annual".into(),
+            amount_fen: MAX_AMOUNT_FEN + 1,
+            ..Default::default()
+        });
+        f.members[0].health = "healthy".into();
+        f.members[0].marital = "complicated".into();
+        f.assets.deposits_fen = -5;
+        f.assets.houses_area_m2x100 = 100;
+        f.housing.kind = "castle".into();
+        f.hardship.push("boredom".into());
+        f.visit.started_at = 10;
+        f.visit.ended_at = 5;
+        f.visit.gps_status = "ok".into();
+        f.visit.lat_e6 = 91_000_000;
+        f.origin = "discovery".into();
+        f.neighbour_visits.push(NeighbourVisitForm::default());
+        let e = validate_form(&f).unwrap_err();
+        for (path, message) in [
+            ("income.1.category", "请选择收入类别"),
+            ("income.1.period", "请选择按月或按年"),
+            ("income.1.amount_fen", "金额不能为负数"),
+            ("income.1.member", "所选家庭成员不存在或已移除"),
+            ("income.2.amount_fen", "金额超出范围，请核对"),
+            (
+                "members.0.disability_grade",
+                "健康状况为残疾时才填写残疾等级",
+            ),
+            ("members.0.marital", "婚姻状况的取值无效，请重新选择"),
+            ("assets.deposits_fen", "金额不能为负数"),
+            ("assets.houses_count", "填写了房屋面积，请填写房屋套数"),
+            ("housing.kind", "住房性质的取值无效，请重新选择"),
+            ("hardship", "未知的致贫原因：boredom"),
+            ("visit.ended_at", "结束时间不能早于开始时间"),
+            ("visit.lat_e6", "纬度超出范围"),
+            ("discovery.kind", "请选择困难类型"),
+            ("discovery.description", "请简要描述发现的情况"),
+            ("neighbour_visits.0.name", "请填写受访邻居姓名"),
+            ("neighbour_visits.0.statement", "请记录邻居反映的情况"),
+        ] {
+            assert_eq!(e.get(path), Some(message), "{path}");
+        }
+        assert_eq!(e.0.len(), 17, "{e:?}");
+    }
+
+    #[test]
+    fn every_section_goes_from_form_to_document_and_back() {
+        let mut f = complete_form();
+        f.assets.deposits_fen = 5_000_000;
+        f.assets.houses_count = 1;
+        f.expenses.medical_fen_annual = 1_200_000;
+        f.narrative = " 老人常年卧床 ".into();
+        f.conclusion.text = "符合条件".into();
+        f.discovery.kind = "illness".into();
+        f.neighbour_visits.push(NeighbourVisitForm {
+            name: "张大妈".into(),
+            relation_or_address: "对门".into(),
+            statement: "属实".into(),
+            by_user: "u1".into(),
+            by_name: "刘调查".into(),
+            ..Default::default()
+        });
+        let mut case = CaseDoc::new_case(
+            CaseId::from_random_bytes([3; 16]),
+            &UnitId::new("goukou").unwrap(),
+            10,
+        );
+        let mut n = 0u8;
+        f.apply_to(&mut case, 10, || {
+            n += 1;
+            MemberId::from_random_bytes([n; 16])
+        });
+        assert_eq!(case.narrative, "老人常年卧床");
+        assert_eq!(
+            case.neighbour_visits.values().next().unwrap().visited_at,
+            10
+        );
+        assert_eq!(case.hardship.get("disability"), Some(&true));
+        let back = CaseForm::from_case(&case);
+        // The same form, with the ids the document gave the new items.
+        let mut expected = f.clone();
+        expected.case_id = back.case_id;
+        expected.members[0].id = back.members[0].id;
+        expected.income[0].id = back.income[0].id;
+        expected.neighbour_visits[0].id = back.neighbour_visits[0].id;
+        expected.neighbour_visits[0].visited_at = 10;
+        expected.narrative = "老人常年卧床".into();
+        expected.origin = "application".into();
+        expected.applicant.id_number = "11010519491231002X".into();
+        assert_eq!(back, expected);
+        assert!(back.income[0].id.is_some());
+
+        // Unchoosing a cause writes false; removing an item keeps it, flagged.
+        let mut edit = back.clone();
+        edit.hardship.clear();
+        edit.hardship.push("illness".into());
+        edit.income[0].removed = true;
+        edit.apply_to(&mut case, 20, || MemberId::from_random_bytes([9; 16]));
+        assert_eq!(case.hardship.get("disability"), Some(&false));
+        assert_eq!(CaseDoc::chosen(&case.hardship), vec!["illness".to_string()]);
+        assert_eq!(case.income.len(), 1);
+        assert!(case.income.values().all(|i| i.removed));
+        assert!(CaseForm::from_case(&case).income.is_empty());
+    }
+
+    #[test]
+    fn a_form_in_the_old_json_shape_still_parses() {
+        let json = r#"{"case_id":null,
+            "applicant":{"name":"王秀兰","id_number":"11010519491231002X","phone":"","address":"幸福里"},
+            "members":[{"id":null,"name":"李建国","relation":"spouse","id_number":"","removed":false}]}"#;
+        let f: CaseForm = serde_json::from_str(json).unwrap();
+        assert_eq!(f.applicant.address, "幸福里");
+        assert_eq!(f.members[0].health, "");
+        assert!(f.income.is_empty());
+        validate_form(&f).unwrap();
     }
 }

@@ -15,7 +15,7 @@
 mod codes;
 mod conflicts;
 pub mod derive;
-mod doc;
+pub(crate) mod doc;
 mod form;
 pub mod lifecycle_doc;
 mod write;
@@ -31,7 +31,8 @@ pub use codes::{
     Labour, Marital, Origin, Schooling,
 };
 pub use conflicts::{
-    conflicts, field_label_zh, relation_label, resolve_conflict, ConflictValue, FieldConflict,
+    conflicts, field_label_zh, relation_label, resolve_conflict, value_label_zh, ConflictValue,
+    FieldConflict,
 };
 pub use doc::{
     create_document, is_empty, load_document, read_case, write_case, CaseDocError, ChangeNote,
@@ -336,7 +337,10 @@ impl CaseDoc {
 
     /// The chosen codes of a set field (`hardship`, `assistance`), sorted.
     pub fn chosen(set: &BTreeMap<String, bool>) -> Vec<String> {
-        set.iter().filter(|(_, on)| **on).map(|(k, _)| k.clone()).collect()
+        set.iter()
+            .filter(|(_, on)| **on)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Household size: the applicant plus every member not removed.

@@ -532,3 +532,381 @@ fn records_beside_the_case_survive_saves_of_the_form() {
         SignatureCheck::ContentChangedAfterSigning
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Version 2: every section of the record
+
+fn full() -> CaseDoc {
+    crate::case::doc::tests::full_case()
+}
+
+fn whole(case: &CaseDoc) -> String {
+    to_hex(&attest_hash_v2(&attested_content_of(case), WHOLE_RECORD))
+}
+
+#[test]
+fn the_v2_hash_changes_when_any_field_of_any_section_or_photo_changes() {
+    let base = whole(&full());
+    type Edit = fn(&mut CaseDoc);
+    let edits: Vec<(&str, Edit)> = vec![
+        ("origin", |c| c.origin = "application".into()),
+        ("registered address", |c| {
+            c.applicant.registered_address.push('x')
+        }),
+        ("community", |c| c.applicant.community.clear()),
+        ("area", |c| c.applicant.area = "rural".into()),
+        ("member health", |c| {
+            c.members.get_mut("m1").unwrap().health = "healthy".into()
+        }),
+        ("disability grade", |c| {
+            c.members.get_mut("m1").unwrap().disability_grade = "1".into()
+        }),
+        ("labour", |c| {
+            c.members.get_mut("m1").unwrap().labour = "full".into()
+        }),
+        ("employment", |c| {
+            c.members.get_mut("m1").unwrap().employment.push('x')
+        }),
+        ("schooling", |c| {
+            c.members.get_mut("m1").unwrap().schooling = "none".into()
+        }),
+        ("marital", |c| {
+            c.members.get_mut("m1").unwrap().marital = "widowed".into()
+        }),
+        ("income amount", |c| {
+            c.income.get_mut("i1").unwrap().amount_fen += 1
+        }),
+        ("income period", |c| {
+            c.income.get_mut("i1").unwrap().period = "annual".into()
+        }),
+        ("income category", |c| {
+            c.income.get_mut("i1").unwrap().category = "other".into()
+        }),
+        ("income member", |c| {
+            c.income.get_mut("i1").unwrap().member.clear()
+        }),
+        ("income note", |c| {
+            c.income.get_mut("i1").unwrap().note.clear()
+        }),
+        ("income removed", |c| {
+            c.income.get_mut("i1").unwrap().removed = true
+        }),
+        ("removed income restored", |c| {
+            c.income.get_mut("i2").unwrap().removed = false
+        }),
+        ("deposits", |c| c.assets.deposits_fen += 1),
+        ("houses", |c| c.assets.houses_count += 1),
+        ("house area", |c| c.assets.houses_area_m2x100 += 1),
+        ("vehicles", |c| c.assets.vehicles_count += 1),
+        ("vehicle value", |c| c.assets.vehicles_value_fen += 1),
+        ("securities", |c| c.assets.securities_fen += 1),
+        ("insurance", |c| c.assets.insurance_fen += 1),
+        ("business assets", |c| c.assets.business_assets_fen += 1),
+        ("assets note", |c| c.assets.note.push('x')),
+        ("medical", |c| c.expenses.medical_fen_annual += 1),
+        ("education", |c| c.expenses.education_fen_annual += 1),
+        ("other expenses", |c| c.expenses.other_fen_annual += 1),
+        ("expenses note", |c| c.expenses.note.clear()),
+        ("housing kind", |c| c.housing.kind = "owned".into()),
+        ("housing area", |c| c.housing.area_m2x100 -= 1),
+        ("housing condition", |c| {
+            c.housing.condition = "dangerous".into()
+        }),
+        ("housing note", |c| c.housing.note.clear()),
+        ("hardship chosen", |c| {
+            c.hardship.insert("disaster".into(), true);
+        }),
+        ("hardship unchosen", |c| {
+            c.hardship.insert("illness".into(), false);
+        }),
+        ("assistance", |c| {
+            c.assistance.insert("medical".into(), true);
+        }),
+        ("narrative", |c| c.narrative.push('x')),
+        ("opinion", |c| c.conclusion.opinion = "further".into()),
+        ("conclusion text", |c| c.conclusion.text.clear()),
+        ("visit start", |c| c.visit.started_at += 1),
+        ("visit end", |c| c.visit.ended_at += 1),
+        ("gps status", |c| c.visit.gps_status = "denied".into()),
+        ("lat", |c| c.visit.lat_e6 += 1),
+        ("lon", |c| c.visit.lon_e6 += 1),
+        ("accuracy", |c| c.visit.accuracy_m += 1),
+        ("discovery kind", |c| c.discovery.kind = "other".into()),
+        ("discovery text", |c| c.discovery.description.clear()),
+        ("urgent", |c| c.discovery.urgent = false),
+        ("reported at", |c| c.discovery.reported_at += 1),
+        ("reported by", |c| c.discovery.reported_by.clear()),
+        ("removed photo restored", |c| {
+            c.photos.get_mut("ab").unwrap().removed = false
+        }),
+        ("photo added", |c| {
+            let mut p = c.photos["ab"].clone();
+            p.sha256 = "ef".repeat(32);
+            p.removed = false;
+            c.photos.insert(p.sha256.clone(), p);
+        }),
+        ("neighbour statement", |c| {
+            c.neighbour_visits
+                .get_mut("n1")
+                .unwrap()
+                .statement
+                .push('x')
+        }),
+        ("neighbour removed", |c| {
+            c.neighbour_visits.get_mut("n1").unwrap().removed = true
+        }),
+        ("neighbour visited at", |c| {
+            c.neighbour_visits.get_mut("n1").unwrap().visited_at += 1
+        }),
+        ("value moved between fields", |c| {
+            c.assets.note = format!("{}{}", c.expenses.note, c.assets.note);
+            c.expenses.note.clear();
+        }),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (what, edit) in edits {
+        let mut c = full();
+        edit(&mut c);
+        let h = whole(&c);
+        assert_ne!(h, base, "{what}");
+        assert!(seen.insert(h), "{what} hashes like another edit");
+    }
+    // A photo's kind is attested too.
+    let mut c = full();
+    let mut p = c.photos["ab"].clone();
+    p.removed = false;
+    c.photos.insert("ab".into(), p.clone());
+    let with_photo = whole(&c);
+    c.photos.get_mut("ab").unwrap().kind = "id_card".into();
+    assert_ne!(whole(&c), with_photo, "photo kind");
+}
+
+#[test]
+fn the_v2_hash_ignores_bookkeeping_and_removed_items() {
+    let base = whole(&full());
+    type Edit = fn(&mut CaseDoc);
+    let edits: Vec<(&str, Edit)> = vec![
+        ("status", |c| c.status = "investigated".into()),
+        ("unit", |c| c.unit = "elsewhere".into()),
+        ("created", |c| c.created_at += 1),
+        ("schema", |c| c.schema += 1),
+        ("member added_at", |c| {
+            c.members.get_mut("m1").unwrap().added_at += 1
+        }),
+        ("income added_at", |c| {
+            c.income.get_mut("i1").unwrap().added_at += 1
+        }),
+        ("removed income edited", |c| {
+            c.income.get_mut("i2").unwrap().amount_fen += 1
+        }),
+        ("removed photo edited", |c| {
+            c.photos.get_mut("ab").unwrap().kind = "other".into()
+        }),
+        ("neighbour added_at", |c| {
+            c.neighbour_visits.get_mut("n1").unwrap().added_at += 1
+        }),
+        ("a set's unchosen code written", |c| {
+            c.assistance.insert("tekun".into(), false);
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut c = full();
+        edit(&mut c);
+        assert_eq!(whole(&c), base, "{what}");
+    }
+    // A shown photo's metadata other than its kind is covered by its hash, not attested.
+    let mut c = full();
+    c.photos.get_mut("ab").unwrap().removed = false;
+    let shown = whole(&c);
+    let p = c.photos.get_mut("ab").unwrap();
+    p.width += 1;
+    p.taken_at += 1;
+    p.added_by = "someone".into();
+    assert_eq!(whole(&c), shown);
+}
+
+#[test]
+fn the_v2_canonical_bytes_are_exactly_as_documented() {
+    let mut content = AttestedContent {
+        case_id: "c".into(),
+        ..Default::default()
+    };
+    content.entries.insert("narrative".into(), "王".into());
+    content
+        .entries
+        .insert("assets.deposits_fen".into(), "5".into());
+    let mut expected = b"hecha-attest-v2".to_vec();
+    expected.extend_from_slice(&[0, 0, 0, 1, b'c', 0, 0, 0, 0, 0, 0, 0, 2]);
+    expected.extend_from_slice(&[0, 0, 0, 19]);
+    expected.extend_from_slice(b"assets.deposits_fen");
+    expected.extend_from_slice(&[0, 0, 0, 1, b'5', 0, 0, 0, 9]);
+    expected.extend_from_slice(b"narrative");
+    expected.extend_from_slice(&[0, 0, 0, 3]);
+    expected.extend_from_slice("王".as_bytes());
+    assert_eq!(content.canonical_bytes_v2(WHOLE_RECORD), expected);
+    let scoped = content.canonical_bytes_v2("assets.");
+    assert!(scoped.ends_with(b"assets.deposits_fen\0\0\0\x015"));
+}
+
+#[test]
+fn a_neighbour_signs_their_own_visit_only() {
+    let c = full();
+    let scope = neighbour_scope("n1");
+    let signed = SignatureRecord {
+        content_hash_hex: to_hex(&attest_hash_v2(&attested_content_of(&c), &scope)),
+        ..record(SignerRole::Neighbour, None, &attested_content_of(&c))
+    };
+    assert_eq!(
+        check(&signed, &attested_content_of(&c)),
+        SignatureCheck::Valid
+    );
+    let mut other = c.clone();
+    other.assets.deposits_fen += 1;
+    assert_eq!(
+        check(&signed, &attested_content_of(&other)),
+        SignatureCheck::Valid,
+        "the household's figures are not the neighbour's to vouch for"
+    );
+    other
+        .neighbour_visits
+        .get_mut("n1")
+        .unwrap()
+        .statement
+        .push('!');
+    assert_eq!(
+        check(&signed, &attested_content_of(&other)),
+        SignatureCheck::ContentChangedAfterSigning
+    );
+}
+
+#[test]
+fn a_version_1_record_still_verifies_against_the_version_1_fields() {
+    let c = case();
+    let v1 = record(
+        SignerRole::Applicant,
+        None,
+        &attested_content(&c, &photos()),
+    );
+    let mut later = c.clone();
+    later.assets.deposits_fen = 100; // not attested in version 1
+    assert_eq!(
+        check(&v1, &attested_content(&later, &photos())),
+        SignatureCheck::Valid
+    );
+    later.applicant.name.push('x');
+    assert_eq!(
+        check(&v1, &attested_content(&later, &photos())),
+        SignatureCheck::ContentChangedAfterSigning
+    );
+}
+
+mod history {
+    use super::*;
+    use crate::case::{create_document, read_case, write_case, ChangeNote};
+    use automerge::ActorId;
+
+    fn note(who: &str) -> ChangeNote {
+        ChangeNote {
+            action: "save".into(),
+            author: who.into(),
+            device: format!("device-{who}"),
+        }
+    }
+
+    fn sign_now(doc: &mut Automerge, id: &str, role: SignerRole, who: &str, at_ms: i64) {
+        let c = read_case(doc).unwrap();
+        let content = attested_content_of(&c);
+        let rec = SignatureRecord {
+            signer_name: who.into(),
+            signed_at_ms: at_ms,
+            content_hash_hex: to_hex(&attest_hash_v2(&content, WHOLE_RECORD)),
+            ..record(role, None, &content)
+        };
+        add_signature(doc, id, &rec, None, &note(who), at_ms).unwrap();
+    }
+
+    #[test]
+    fn a_change_after_signing_is_reported_with_who_and_when() {
+        let c = full();
+        let mut a = create_document(ActorId::from(vec![0xaa; 16]), &c, &note("甲"), 1_000).unwrap();
+        sign_now(&mut a, "s1", SignerRole::Investigator1, "甲", 2_000);
+        sign_now(&mut a, "s2", SignerRole::Applicant, "王秀兰", 3_000);
+        let reviews = review(&a).unwrap();
+        assert_eq!(reviews.len(), 2);
+        assert!(reviews
+            .iter()
+            .all(|r| r.check == SignatureCheck::Valid && r.changed.is_none()));
+        assert_eq!(missing_valid(&reviews), vec![SignerRole::Investigator2]);
+
+        // A save that touches nothing attested, then one that does, on another device.
+        let mut b = a.fork().with_actor(ActorId::from(vec![0xbb; 16]));
+        let mut cb = read_case(&b).unwrap();
+        cb.status = "investigated".into();
+        write_case(&mut b, &cb, &note("乙"), 4_000).unwrap();
+        assert!(review(&b)
+            .unwrap()
+            .iter()
+            .all(|r| r.check == SignatureCheck::Valid));
+        cb.income.get_mut("i1").unwrap().amount_fen = 1;
+        write_case(&mut b, &cb, &note("乙"), 5_000).unwrap();
+        cb.narrative.push_str("补充");
+        write_case(&mut b, &cb, &note("丙"), 6_000).unwrap();
+        a.merge(&mut b).unwrap();
+
+        let reviews = review(&a).unwrap();
+        for r in &reviews {
+            assert_eq!(r.check, SignatureCheck::ContentChangedAfterSigning);
+            assert_eq!(r.check.label_zh(), "内容在签字后被修改");
+            let changed = r.changed.as_ref().unwrap();
+            assert_eq!(
+                (
+                    changed.author.as_str(),
+                    changed.device.as_str(),
+                    changed.at_ms
+                ),
+                ("乙", "device-乙", 5_000)
+            );
+        }
+        assert_eq!(
+            missing_valid(&reviews),
+            vec![
+                SignerRole::Investigator1,
+                SignerRole::Investigator2,
+                SignerRole::Applicant
+            ]
+        );
+        // Signing again is an explicit act: a new record, valid for the content as it is.
+        sign_now(&mut a, "s3", SignerRole::Applicant, "王秀兰", 7_000);
+        let reviews = review(&a).unwrap();
+        assert_eq!(reviews.len(), 3);
+        assert_eq!(reviews[2].signature.id, "s3");
+        assert_eq!(reviews[2].check, SignatureCheck::Valid);
+    }
+
+    #[test]
+    fn an_edit_made_offline_before_the_signature_arrived_is_also_named() {
+        let mut a =
+            create_document(ActorId::from(vec![0xaa; 16]), &full(), &note("甲"), 1_000).unwrap();
+        let mut b = a.fork().with_actor(ActorId::from(vec![0xbb; 16]));
+        sign_now(&mut a, "s1", SignerRole::Investigator1, "甲", 2_000);
+        let mut cb = read_case(&b).unwrap();
+        cb.housing.condition = "good".into();
+        write_case(&mut b, &cb, &note("乙"), 1_500).unwrap();
+        a.merge(&mut b).unwrap();
+        let r = &review(&a).unwrap()[0];
+        assert_eq!(r.check, SignatureCheck::ContentChangedAfterSigning);
+        assert_eq!(r.changed.as_ref().unwrap().author, "乙");
+    }
+
+    #[test]
+    fn signatures_in_two_concurrently_created_maps_are_all_read() {
+        let mut a =
+            create_document(ActorId::from(vec![0xaa; 16]), &full(), &note("甲"), 1_000).unwrap();
+        let mut b = a.fork().with_actor(ActorId::from(vec![0xbb; 16]));
+        sign_now(&mut a, "s1", SignerRole::Investigator1, "甲", 2_000);
+        sign_now(&mut b, "s2", SignerRole::Investigator2, "乙", 2_500);
+        a.merge(&mut b).unwrap();
+        let ids: Vec<String> = read_signatures(&a).into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec!["s1", "s2"]);
+    }
+}

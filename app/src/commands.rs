@@ -85,3 +85,105 @@ pub async fn sync_status(core: State<'_, Core>) -> Result<SyncStatus, AppError> 
 pub async fn acknowledge_revocation(core: State<'_, Core>) -> Result<(), AppError> {
     blocking(&core, |c| c.acknowledge_revocation()).await
 }
+
+// ---------------------------------------------------------------------------------------
+// Case lifecycle (issue 5). Each write wakes the background sync.
+
+use hecha_shared::app_api as lc_api;
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn transition_case(
+    core: State<'_, Core>,
+    req: lc_api::TransitionRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.transition_case(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn case_lifecycle(
+    core: State<'_, Core>,
+    case_id: CaseId,
+) -> Result<lc_api::LifecycleView, AppError> {
+    blocking(&core, move |c| c.case_lifecycle(case_id)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn resolve_lifecycle_conflict(
+    core: State<'_, Core>,
+    req: lc_api::ResolveLifecycleRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.resolve_lifecycle_conflict(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_deliberation(
+    core: State<'_, Core>,
+    req: lc_api::DeliberationRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.record_deliberation(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_notice(
+    core: State<'_, Core>,
+    req: lc_api::NoticeRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.record_notice(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_objection(
+    core: State<'_, Core>,
+    req: lc_api::ObjectionRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.record_objection(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn handle_objection(
+    core: State<'_, Core>,
+    req: lc_api::ObjectionHandlingRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.handle_objection(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_recheck_category(
+    core: State<'_, Core>,
+    req: lc_api::RecheckCategoryRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.set_recheck_category(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_spot_check(
+    core: State<'_, Core>,
+    req: lc_api::SpotCheckRequest,
+) -> Result<lc_api::LifecycleView, AppError> {
+    let view = blocking(&core, move |c| c.record_spot_check(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+/// `today`: `YYYY-MM-DD` or null (the device's day, Beijing time).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn recheck_due(
+    core: State<'_, Core>,
+    today: Option<String>,
+) -> Result<Vec<lc_api::RecheckDueItem>, AppError> {
+    blocking(&core, move |c| c.recheck_due(today)).await
+}

@@ -37,6 +37,16 @@ pub fn run() {
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
+            commands::transition_case,
+            commands::case_lifecycle,
+            commands::resolve_lifecycle_conflict,
+            commands::record_deliberation,
+            commands::record_notice,
+            commands::record_objection,
+            commands::handle_objection,
+            commands::set_recheck_category,
+            commands::record_spot_check,
+            commands::recheck_due,
             commands::enrol,
             commands::session,
             commands::list_cases,

@@ -198,6 +198,8 @@ pub enum ErrorCode {
     Storage,
     /// A photo file could not be used (damaged, not an image, too large): see `message`.
     Photo,
+    /// A lifecycle step or record was refused (role, state, precondition): see `message`.
+    Lifecycle,
 }
 
 /// The error every command returns: a code to branch on and a message in Chinese.
@@ -243,4 +245,226 @@ pub struct GeoPosition {
     pub accuracy_m: i64,
     /// Why there is no position, in Chinese (empty when `status` is `ok`).
     pub message: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Case lifecycle (issue 5): transitions, deliberation, public notice, spot checks,
+// re-checks. Codes are those of `crate::lifecycle` and `crate::case::lifecycle_doc`.
+
+/// `transition_case`: make one step of the procedure as the session's user and role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRequest {
+    pub case_id: CaseId,
+    /// A `lifecycle::Transition` code, e.g. `accept`, `street_approve`.
+    pub transition: String,
+    /// The comment; the reason where the step needs one.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// One lifecycle record as the history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleEntryView {
+    pub record_id: String,
+    /// `transition` or `resolution`.
+    pub kind: String,
+    /// The transition's code and label (a resolution: the chosen record's).
+    pub transition: String,
+    pub transition_label: String,
+    pub from: String,
+    pub from_label: String,
+    pub to: String,
+    pub to_label: String,
+    pub by_user: String,
+    pub by_name: String,
+    pub role: String,
+    pub role_label: String,
+    pub at_ms: i64,
+    pub comment: String,
+    /// `applied`, `in_conflict` or `set_aside`.
+    pub status: String,
+    /// Why it is set aside (zh-CN), when it is.
+    pub set_aside_reason: Option<String>,
+}
+
+/// A step the session's role may take from the current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionOption {
+    pub transition: String,
+    pub label: String,
+    pub to: String,
+    pub to_label: String,
+    /// A comment (reason) is required.
+    pub needs_reason: bool,
+    /// Why it cannot be taken now (an unmet precondition, zh-CN); `None`: it can.
+    pub blocked: Option<String>,
+}
+
+/// One way out of a lifecycle conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleConflictOptionView {
+    pub to: String,
+    pub to_label: String,
+    /// The competing records leading there (choose one of their `record_id`s).
+    pub records: Vec<LifecycleEntryView>,
+}
+
+/// Concurrent incompatible transitions made offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleConflictView {
+    pub from: String,
+    pub from_label: String,
+    pub options: Vec<LifecycleConflictOptionView>,
+    /// Earlier resolutions that disagree.
+    pub resolutions: Vec<LifecycleEntryView>,
+    /// Only the bureau may resolve it.
+    pub bureau_only: bool,
+    /// The session's role may resolve it.
+    pub can_resolve: bool,
+}
+
+/// Objection to a public notice, with its handling once recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectionView {
+    pub objection: crate::case::lifecycle_doc::Objection,
+    pub handling: Option<crate::case::lifecycle_doc::ObjectionHandling>,
+}
+
+/// The public notice in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeView {
+    /// `YYYY-MM-DD`.
+    pub start: String,
+    pub days: u32,
+    /// `YYYY-MM-DD`: the first day the notice may close.
+    pub end: String,
+    /// Recorded explicitly (`false`: derived from the street approval's day).
+    pub recorded: bool,
+    pub place: String,
+}
+
+/// Re-check category and dates of a recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecheckView {
+    pub category: Option<String>,
+    pub category_label: Option<String>,
+    pub last_check: Option<String>,
+    pub next_due: Option<String>,
+    /// `upcoming`, `due_today`, `overdue` (None: no due date yet).
+    pub due: Option<String>,
+    pub due_label: Option<String>,
+}
+
+/// `case_lifecycle`: where a case stands and what the session's user may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleView {
+    pub case_id: CaseId,
+    pub state: String,
+    pub label: String,
+    /// The applied history in order; a resolution follows the step it chose.
+    pub history: Vec<LifecycleEntryView>,
+    /// Records not part of the history (set aside), with the reason.
+    pub set_aside: Vec<LifecycleEntryView>,
+    pub allowed: Vec<TransitionOption>,
+    pub conflicts: Vec<LifecycleConflictView>,
+    pub deliberations: Vec<crate::case::lifecycle_doc::Deliberation>,
+    pub notice: Option<NoticeView>,
+    pub objections: Vec<ObjectionView>,
+    pub spot_checks: Vec<crate::case::lifecycle_doc::SpotCheck>,
+    pub recheck: Option<RecheckView>,
+}
+
+/// `resolve_lifecycle_conflict`: choose one of the competing records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveLifecycleRequest {
+    pub case_id: CaseId,
+    pub chosen_record: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `record_deliberation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliberationRequest {
+    pub case_id: Option<CaseId>,
+    /// `YYYY-MM-DD`.
+    pub held_on: String,
+    pub place: String,
+    pub representatives: Vec<crate::case::lifecycle_doc::Representative>,
+    /// `lifecycle_doc::DELIBERATION_POINTS` codes.
+    pub points: Vec<String>,
+    /// `pass` or `fail`.
+    pub outcome: String,
+    pub summary: String,
+    /// SHA-256 of the case's photos of the sign-in sheet.
+    #[serde(default)]
+    pub sign_in_photos: Vec<String>,
+}
+
+/// `record_notice`: post (or re-post) the public notice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeRequest {
+    pub case_id: Option<CaseId>,
+    /// `YYYY-MM-DD`.
+    pub start: String,
+    /// None: the configured default (7).
+    pub days: Option<u32>,
+    pub place: String,
+}
+
+/// `record_objection`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectionRequest {
+    pub case_id: Option<CaseId>,
+    pub raised_by: String,
+    pub content: String,
+    /// `YYYY-MM-DD`.
+    pub raised_on: String,
+}
+
+/// `handle_objection`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectionHandlingRequest {
+    pub case_id: Option<CaseId>,
+    pub objection_id: String,
+    pub handling: String,
+    pub upheld: bool,
+}
+
+/// `set_recheck_category`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecheckCategoryRequest {
+    pub case_id: Option<CaseId>,
+    /// A `recheck::RecheckPolicy` category code (`stable`, `unstable_income`, `working_age`).
+    pub category: String,
+    /// `YYYY-MM-DD` or `""` (count from the last decision).
+    #[serde(default)]
+    pub last_check: String,
+}
+
+/// `record_spot_check`: the re-visit's figures; the core compares them with the case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpotCheckRequest {
+    pub case_id: Option<CaseId>,
+    /// `YYYY-MM-DD`.
+    pub revisit_on: String,
+    pub household_size: i64,
+    pub annual_income_fen: i64,
+    pub deposits_fen: i64,
+    pub houses_count: i64,
+    pub vehicles_count: i64,
+    pub findings: String,
+    /// `consistent` or `discrepancy`; `""`: derived from the comparison.
+    #[serde(default)]
+    pub outcome: String,
+}
+
+/// A row of `recheck_due`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecheckDueItem {
+    pub case_id: CaseId,
+    pub applicant_name: String,
+    pub state: String,
+    pub state_label: String,
+    pub recheck: RecheckView,
 }

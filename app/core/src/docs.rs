@@ -56,17 +56,31 @@ fn summary_of(c: &CaseDoc, doc: &Automerge, updated_at_ms: i64) -> Summary {
         applicant_name: c.applicant.name.clone(),
         id_number: c.applicant.id_number.clone(),
         member_count: c.household_size(),
-        status: c.status.clone(),
-        conflicts: conflict_views(doc, c).len() as u32,
+        status: lifecycle_status(doc, c),
+        conflicts: conflict_views(doc, c).len() as u32
+            + case::lifecycle_doc::read(doc).derive().conflicts.len() as u32,
         updated_at_ms,
     }
 }
 
+/// The lifecycle state: derived from the lifecycle records when there are any (the
+/// `status` field only caches it, and may hold concurrent values after a merge).
+fn lifecycle_status(doc: &Automerge, c: &CaseDoc) -> String {
+    let lc = case::lifecycle_doc::read(doc);
+    if lc.records.is_empty() {
+        c.status.clone()
+    } else {
+        lc.derive().state.code().to_string()
+    }
+}
+
 /// The fields a person must decide: concurrent values that differ. (Two devices writing
-/// the same value at once is an Automerge conflict too, but nobody needs to choose.)
+/// the same value at once is an Automerge conflict too, but nobody needs to choose.) The
+/// `status` cache is left out: the lifecycle shows its own conflicts.
 pub(crate) fn conflict_views(doc: &Automerge, c: &CaseDoc) -> Vec<ConflictView> {
     case::conflicts(doc)
         .into_iter()
+        .filter(|f| f.path != ["status"])
         .filter(|f| f.values.iter().any(|v| v.value != f.values[0].value))
         .map(|f| ConflictView {
             label: case::field_label_zh(c, &f.path),

@@ -53,6 +53,9 @@ pub(crate) enum CoreError {
     /// The server does not offer a photo's file (not uploaded yet, or out of scope).
     #[error("the photo's file is not available from the server")]
     PhotoUnavailable,
+    /// A lifecycle step or record was refused; the message is the rule's (zh-CN).
+    #[error("lifecycle: {0}")]
+    Lifecycle(String),
 }
 
 pub(crate) type CoreResult<T> = Result<T, CoreError>;
@@ -131,6 +134,7 @@ impl From<CoreError> for AppError {
                 C::NotFound,
                 "服务器上还没有这张照片的原图（拍摄的设备可能尚未上传），请稍后再试",
             ),
+            CoreError::Lifecycle(message) => AppError::new(C::Lifecycle, message),
         }
     }
 }

@@ -9,6 +9,7 @@
 mod actions;
 mod docs;
 mod error;
+mod lifecycle;
 pub mod photos;
 pub mod signatures;
 mod store;
@@ -241,6 +242,113 @@ impl Core {
         let weak = Arc::downgrade(&self.inner);
         let wake = Arc::clone(&self.inner.wake);
         tokio::spawn(sync_loop(weak, wake, interval))
+    }
+
+    /// One step of the case's lifecycle (`TransitionRequest.transition`: a
+    /// `lifecycle::Transition` code) as the session's user and role; refused steps →
+    /// `AppError` code `lifecycle` with the rule's Chinese message, nothing written.
+    pub fn transition_case(
+        &self,
+        req: hecha_shared::app_api::TransitionRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::transition_case(s, &actor, now, req))
+    }
+
+    /// Where the case stands: state, history, the steps my role may take, conflicts,
+    /// deliberation, notice, objections, spot checks, re-check dates.
+    pub fn case_lifecycle(
+        &self,
+        id: CaseId,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::case_lifecycle(s, &actor, now, id))
+    }
+
+    /// A supervisor's or the bureau's choice among competing offline transitions.
+    pub fn resolve_lifecycle_conflict(
+        &self,
+        req: hecha_shared::app_api::ResolveLifecycleRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::resolve_lifecycle_conflict(s, &actor, now, req))
+    }
+
+    /// Records the community deliberation (群众评议) of a case in state 群众评议.
+    pub fn record_deliberation(
+        &self,
+        req: hecha_shared::app_api::DeliberationRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::record_deliberation(s, &actor, now, req))
+    }
+
+    /// Records the public notice (公示) of a case in state 公示.
+    pub fn record_notice(
+        &self,
+        req: hecha_shared::app_api::NoticeRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::record_notice(s, &actor, now, req))
+    }
+
+    /// Records an objection raised during the public notice.
+    pub fn record_objection(
+        &self,
+        req: hecha_shared::app_api::ObjectionRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::record_objection(s, &actor, now, req))
+    }
+
+    /// Records how an objection was handled.
+    pub fn handle_objection(
+        &self,
+        req: hecha_shared::app_api::ObjectionHandlingRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::handle_objection(s, &actor, now, req))
+    }
+
+    /// Sets the re-check category of a recipient.
+    pub fn set_recheck_category(
+        &self,
+        req: hecha_shared::app_api::RecheckCategoryRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::set_recheck_category(s, &actor, now, req))
+    }
+
+    /// Records a spot check's re-visit, compared with the case's figures.
+    pub fn record_spot_check(
+        &self,
+        req: hecha_shared::app_api::SpotCheckRequest,
+    ) -> Result<hecha_shared::app_api::LifecycleView, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| lifecycle::record_spot_check(s, &actor, now, req))
+    }
+
+    /// Re-checks of the recipients held on this device (offline), overdue first.
+    /// `today`: `YYYY-MM-DD`, or `None` for the clock's day (Beijing time).
+    pub fn recheck_due(
+        &self,
+        today: Option<String>,
+    ) -> Result<Vec<hecha_shared::app_api::RecheckDueItem>, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| {
+            let today = lifecycle::today_or(now, today.as_deref())?;
+            lifecycle::recheck_due(s, &actor, today)
+        })
     }
 
     /// Asks the background loop to sync now (e.g. after a save, or when the network

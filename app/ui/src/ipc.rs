@@ -5,8 +5,8 @@
 //! parameter names (snake_case); failures come back as [`AppError`].
 
 use hecha_shared::app_api::{
-    AddPhotoRequest, AppError, CaseSummary, CaseView, EnrolRequest, ErrorCode, GeoPosition,
-    PhotoView, ResolveRequest, SessionInfo, SyncReport, SyncStatus,
+    AddPhotoRequest, AppError, CaseView, EnrolRequest, ErrorCode, GeoPosition, PhotoView,
+    ResolveRequest, SessionInfo, SyncReport, SyncStatus,
 };
 use hecha_shared::case::CaseForm;
 use hecha_shared::CaseId;
@@ -86,8 +86,9 @@ pub async fn session() -> Result<Option<SessionInfo>, AppError> {
     call("session", &NoArgs {}).await
 }
 
-/// The device's cases, filtered by applicant name or ID-number suffix.
-pub async fn list_cases(search: &str) -> Result<Vec<CaseSummary>, AppError> {
+/// The device's cases, filtered by applicant name or ID-number suffix. `T` is
+/// `CaseSummary` or a view of it that reads fields newer cores add (see `case_list`).
+pub async fn list_cases<T: DeserializeOwned>(search: &str) -> Result<Vec<T>, AppError> {
     call("list_cases", &ListArgs { search }).await
 }
 
@@ -176,4 +177,14 @@ pub async fn current_position() -> Result<GeoPosition, AppError> {
 /// The bureau's 低保 standards as the core last fetched them (`None` before the first sync).
 pub async fn standards() -> Result<Option<hecha_shared::standards::Standards>, AppError> {
     call("standards", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct ShaArgs<'a> {
+    sha256: &'a str,
+}
+
+/// A photo's full image as a data URL (fetched from the server when not on this device).
+pub async fn photo_full(sha256: &str) -> Result<String, AppError> {
+    call("photo_full", &ShaArgs { sha256 }).await
 }

@@ -111,6 +111,20 @@ pub fn Photos(
     };
     let on_pick = move |ev: leptos::ev::Event| add_files(take_files(&ev));
 
+    // The full image of a tapped thumbnail (`None`: the viewer is closed).
+    let full = RwSignal::new(None::<String>);
+    let open_full = {
+        let scope = scope.clone();
+        move |sha: String| {
+            scope.spawn(async move {
+                match ipc::photo_full(&sha).await {
+                    Ok(url) => full.set(Some(url)),
+                    Err(e) => message.set(Some((false, e.message))),
+                }
+            });
+        }
+    };
+
     let remove = move |sha: String| {
         let Some(case_id) = case_id.get_untracked() else {
             return;
@@ -189,11 +203,20 @@ pub fn Photos(
                     key=|p| p.sha256.clone()
                     children=move |p| {
                         let sha = p.sha256.clone();
+                        let sha_full = p.sha256.clone();
                         let remove = remove.clone();
+                        let open_full = open_full.clone();
                         view! {
                             <li class="photo-thumb" data-sha256=p.sha256.clone() data-kind=p.kind.clone()>
                                 {match p.thumb_data_url.clone() {
-                                    Some(url) => view! { <img src=url alt=p.kind_label_zh.clone() /> }.into_any(),
+                                    Some(url) => view! {
+                                        <img
+                                            src=url
+                                            alt=p.kind_label_zh.clone()
+                                            on:click=move |_| open_full(sha_full.clone())
+                                        />
+                                    }
+                                        .into_any(),
                                     None => view! { <span class="no-thumb">"缩略图未下载"</span> }.into_any(),
                                 }}
                                 <span class="photo-kind">{p.kind_label_zh.clone()}</span>
@@ -210,6 +233,16 @@ pub fn Photos(
                     }
                 />
             </ul>
+            {move || {
+                full.get().map(|url| {
+                    view! {
+                        <div id="photo-viewer" class="photo-viewer" on:click=move |_| full.set(None)>
+                            <img src=url alt="照片原图" />
+                            <p class="hint">"点击任意处关闭"</p>
+                        </div>
+                    }
+                })
+            }}
         </div>
     }
 }

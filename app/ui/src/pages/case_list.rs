@@ -7,16 +7,27 @@ use std::rc::Rc;
 use hecha_shared::app_api::CaseSummary;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::Deserialize;
 
 use crate::components::header::Header;
 use crate::ipc;
 use crate::state::{AppState, Page};
 
+/// A row of the list: the core's summary, and whether the case is an urgent discovery
+/// report (read when the core's summary carries `urgent`; such cases are listed first).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Row {
+    #[serde(flatten)]
+    summary: CaseSummary,
+    #[serde(default)]
+    urgent: bool,
+}
+
 #[component]
 pub fn CaseListPage() -> impl IntoView {
     let state = expect_context::<AppState>();
     let search = RwSignal::new(String::new());
-    let cases = RwSignal::new(Vec::<CaseSummary>::new());
+    let cases = RwSignal::new(Vec::<Row>::new());
     let loaded = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
 
@@ -42,7 +53,9 @@ pub fn CaseListPage() -> impl IntoView {
                 return;
             }
             match result {
-                Ok(list) => {
+                Ok(mut list) => {
+                    // Urgent reports first; otherwise the core's order (newest first).
+                    list.sort_by_key(|r: &Row| !r.urgent);
                     cases.set(list);
                     error.set(None);
                 }
@@ -94,8 +107,10 @@ pub fn CaseListPage() -> impl IntoView {
             <ul id="case-list" class="case-list">
                 <For
                     each=move || cases.get()
-                    key=|c| {
+                    key=|r| {
+                        let c = &r.summary;
                         (
+                            r.urgent,
                             c.case_id,
                             c.updated_at_ms,
                             c.unsynced,
@@ -106,7 +121,7 @@ pub fn CaseListPage() -> impl IntoView {
                             c.status_label.clone(),
                         )
                     }
-                    children=move |c| view! { <CaseRow case=c /> }
+                    children=move |r| view! { <CaseRow case=r.summary urgent=r.urgent /> }
                 />
             </ul>
             {move || {
@@ -118,7 +133,7 @@ pub fn CaseListPage() -> impl IntoView {
 }
 
 #[component]
-fn CaseRow(case: CaseSummary) -> impl IntoView {
+fn CaseRow(case: CaseSummary, urgent: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
     let id = case.case_id;
     let open = move || state.page.set(Page::Case(Some(id)));
@@ -130,6 +145,7 @@ fn CaseRow(case: CaseSummary) -> impl IntoView {
     view! {
         <li
             class="case-row"
+            class:urgent=urgent
             data-case-id=id.to_string()
             role="button"
             tabindex="0"
@@ -145,6 +161,7 @@ fn CaseRow(case: CaseSummary) -> impl IntoView {
                 <span class="case-id">{case.id_masked.clone()}</span>
             </div>
             <div class="case-meta">
+                {urgent.then(|| view! { <span class="badge badge-urgent">"急难"</span> })}
                 <span class="case-members">{format!("家庭人口 {} 人", case.member_count)}</span>
                 <span class="case-status">{case.status_label.clone()}</span>
                 {case.unsynced.then(|| view! { <span class="badge badge-unsynced">"未同步"</span> })}

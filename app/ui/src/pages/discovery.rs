@@ -85,6 +85,7 @@ pub fn DiscoveryPage() -> impl IntoView {
             <section class="card">
                 <div class="grid">
                     {text_input(form, Spec::new("当事人姓名", "applicant.name").id("discovery-name"), TextKind::Plain, |f| f.applicant.name.clone(), |f, v| f.applicant.name = v)}
+                    {text_input(form, Spec::new("身份证号", "applicant.id_number").id("discovery-id-number"), TextKind::IdNumber, |f| f.applicant.id_number.clone(), |f, v| f.applicant.id_number = v)}
                     {text_input(form, Spec::new("住址", "applicant.address").id("discovery-address"), TextKind::Plain, |f| f.applicant.address.clone(), |f, v| f.applicant.address = v)}
                     {text_input(form, Spec::new("联系电话", "applicant.phone").id("discovery-phone"), TextKind::Tel, |f| f.applicant.phone.clone(), |f, v| f.applicant.phone = v)}
                     {code_select(form, Spec::new("困难类型", "discovery.kind").id("discovery-kind"), kinds, |f| f.discovery.kind.clone(), |f, v| f.discovery.kind = v)}

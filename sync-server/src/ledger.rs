@@ -4,16 +4,16 @@
 //! come from the shared crate's functions (ID numbers, household size, signature checks,
 //! conflicts), never from copies of them here.
 
-use automerge::{Automerge, ObjType, ReadDoc, Value, ROOT};
+use automerge::Automerge;
 use hecha_shared::case::{conflicts, derive, CaseDoc};
 use hecha_shared::id_number::{mask_id_text, Sex};
-use hecha_shared::signature::{attested_content, read_record, signature_status, SignatureCheck};
+use hecha_shared::signature::{attested_content_of, check, read_signatures, SignatureCheck};
 use hecha_shared::IdNumber;
 
 /// Bumped whenever what [`columns`] derives changes: stored rows with a lower version are
 /// re-derived from their documents when the server opens its database. (2: incomes from
-/// `hecha_shared::case::derive`.)
-pub(crate) const DERIVE_VERSION: i64 = 2;
+/// `hecha_shared::case::derive`; 3: signatures checked with the schema-2 attestation.)
+pub(crate) const DERIVE_VERSION: i64 = 3;
 
 /// Everything the ledger keeps of one case besides its unit, verifier and times.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,41 +101,19 @@ pub(crate) fn columns(doc: &Automerge, case: &CaseDoc) -> CaseColumns {
     }
 }
 
-/// The latest signature's time, and whether any signature no longer matches the case.
+/// The latest signature's time, and whether any signature no longer matches the case
+/// (the schema's own check: `hecha_shared::signature::check` against the current content).
 fn signatures(doc: &Automerge, case: &CaseDoc) -> (Option<i64>, bool) {
-    let Some(map) = map_at(doc, &ROOT, &["signatures"]) else {
+    let stored = read_signatures(doc);
+    if stored.is_empty() {
         return (None, false);
-    };
-    let records: Vec<_> = doc
-        .keys(&map)
-        .filter_map(|key| match doc.get(&map, key.as_str()) {
-            Ok(Some((Value::Object(ObjType::Map), obj))) => read_record(doc, &obj).ok(),
-            _ => None,
-        })
-        .collect();
-    let signed_at = records.iter().map(|r| r.signed_at_ms).max();
-    let photos: Vec<String> = case
-        .photos
-        .iter()
-        .filter(|(_, p)| !p.removed)
-        .map(|(sha, _)| sha.clone())
-        .collect();
-    let current = attested_content(case, &photos);
-    let changed = signature_status(&records, &current)
-        .iter()
-        .any(|s| s.check == SignatureCheck::ContentChangedAfterSigning);
-    (signed_at, changed)
-}
-
-fn map_at(doc: &Automerge, from: &automerge::ObjId, path: &[&str]) -> Option<automerge::ObjId> {
-    let mut obj = from.clone();
-    for key in path {
-        match doc.get(&obj, *key).ok().flatten() {
-            Some((Value::Object(ObjType::Map), child)) => obj = child,
-            _ => return None,
-        }
     }
-    Some(obj)
+    let current = attested_content_of(case);
+    let signed_at = stored.iter().map(|s| s.record.signed_at_ms).max();
+    let changed = stored
+        .iter()
+        .any(|s| check(&s.record, &current) == SignatureCheck::ContentChangedAfterSigning);
+    (signed_at, changed)
 }
 
 /// The codes of a set (`code → bool`) that are chosen, sorted.

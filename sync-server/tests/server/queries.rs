@@ -5,15 +5,14 @@
 use std::collections::BTreeSet;
 use std::io::Cursor;
 
-use automerge::transaction::Transactable;
-use automerge::{ActorId, ObjType, ROOT};
+use automerge::ActorId;
 use axum::http::StatusCode;
 use calamine::{Data, Reader, Xlsx};
 use hecha_shared::api::{AssistanceStats, CaseList, VisitStats};
 use hecha_shared::case::{create_document, read_case, write_case, CaseDoc, IncomeItem, Member};
 use hecha_shared::signature::{
-    attest_hash, attested_content, insert_record, to_hex, SignatureMark, SignatureRecord,
-    SignerRole,
+    add_signature, attest_hash_v2, attested_content_of, to_hex, SignatureMark, SignatureRecord,
+    SignerRole, WHOLE_RECORD,
 };
 use hecha_shared::{CaseId, UnitId, UserId};
 
@@ -260,14 +259,14 @@ fn changed_after_signing(signed_at_ms: i64) -> Vec<u8> {
         signer_user: None,
         device: None,
         signed_at_ms,
-        content_hash_hex: to_hex(&attest_hash(&attested_content(&case, &[]))),
+        content_hash_hex: to_hex(&attest_hash_v2(
+            &attested_content_of(&read_case(&doc).unwrap()),
+            WHOLE_RECORD,
+        )),
         strokes: vec![1, 2, 3],
         mark: SignatureMark::Drawn,
     };
-    let mut tx = doc.transaction();
-    let signatures = tx.put_object(ROOT, "signatures", ObjType::Map).unwrap();
-    insert_record(&mut tx, &signatures, "s1", &record).unwrap();
-    tx.commit();
+    add_signature(&mut doc, "s1", &record, None, &note("sign"), 1).unwrap();
     case.applicant.name = "周杰伦".into();
     write_case(&mut doc, &case, &note("save"), 2).unwrap();
     doc.save()

@@ -11,6 +11,7 @@ mod cases;
 mod export;
 mod http;
 mod matrix;
+mod openapi;
 mod ops;
 mod provenance;
 mod queries;

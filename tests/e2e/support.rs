@@ -301,6 +301,10 @@ pub enum ProxyMode {
     Forward,
     /// Closes each connection once it has carried `n` bytes of responses.
     CutResponsesAfter(usize),
+    /// Lets `n` more bytes of requests through (all connections together, counted from
+    /// when the mode is set), then cuts the connection carrying them and refuses new
+    /// ones: an upload cut off mid-way.
+    CutRequestsAfter(usize),
     /// Closes every connection at once (new ones too): the server seems down.
     Refuse,
 }
@@ -313,6 +317,8 @@ pub struct ProxyStats {
     pub cuts: AtomicUsize,
     pub bytes_up: AtomicU64,
     pub bytes_down: AtomicU64,
+    /// Request bytes carried since the mode was last set (for `CutRequestsAfter`).
+    pub up_in_mode: AtomicU64,
 }
 
 /// A TCP proxy on 127.0.0.1 in front of a server, for testing interruptions.
@@ -350,7 +356,9 @@ impl FlakyProxy {
     }
 
     pub fn set_mode(&self, mode: ProxyMode) {
-        *self.mode.lock().expect("proxy mode") = mode;
+        let mut current = self.mode.lock().expect("proxy mode");
+        self.stats.up_in_mode.store(0, Ordering::SeqCst);
+        *current = mode;
     }
 
     pub fn stats(&self) -> &ProxyStats {
@@ -373,7 +381,14 @@ async fn accept_loop(
             continue;
         };
         stats.connections.fetch_add(1, Ordering::SeqCst);
-        if mode_of(&mode) == ProxyMode::Refuse {
+        let refuse = match mode_of(&mode) {
+            ProxyMode::Refuse => true,
+            ProxyMode::CutRequestsAfter(limit) => {
+                stats.up_in_mode.load(Ordering::SeqCst) >= limit as u64
+            }
+            _ => false,
+        };
+        if refuse {
             drop(client);
             continue;
         }
@@ -402,11 +417,20 @@ async fn relay(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            if mode_of(&up_mode) == ProxyMode::Refuse {
+            let allowed = match mode_of(&up_mode) {
+                ProxyMode::Refuse => break,
+                ProxyMode::CutRequestsAfter(limit) => {
+                    let before = up_stats.up_in_mode.fetch_add(n as u64, Ordering::SeqCst);
+                    (limit as u64).saturating_sub(before).min(n as u64) as usize
+                }
+                _ => n,
+            };
+            up_stats.bytes_up.fetch_add(allowed as u64, Ordering::SeqCst);
+            if server_write.write_all(&buf[..allowed]).await.is_err() {
                 break;
             }
-            up_stats.bytes_up.fetch_add(n as u64, Ordering::SeqCst);
-            if server_write.write_all(&buf[..n]).await.is_err() {
+            if allowed < n {
+                up_stats.cuts.fetch_add(1, Ordering::SeqCst);
                 break;
             }
         }
@@ -421,7 +445,7 @@ async fn relay(
                 Ok(n) => n,
             };
             let allowed = match mode_of(&mode) {
-                ProxyMode::Forward => n,
+                ProxyMode::Forward | ProxyMode::CutRequestsAfter(_) => n,
                 ProxyMode::CutResponsesAfter(limit) => limit.saturating_sub(carried).min(n),
                 ProxyMode::Refuse => 0,
             };

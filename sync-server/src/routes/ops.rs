@@ -54,3 +54,39 @@ pub(crate) async fn metrics(
     )
         .into_response())
 }
+
+/// Middleware: a 4xx answer that is not JSON (axum's own 405, a path or body the
+/// extractors refused before a handler ran) becomes an `ErrorBody` like every other
+/// refusal, so clients always get a code and a message they can show.
+pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (code, message) = match status.as_u16() {
+        405 => ("method_not_allowed", "此地址不支持该请求方法"),
+        404 => ("not_found", "请求的地址不存在"),
+        413 => ("payload_too_large", "请求数据过大，请分批同步"),
+        415 => ("unsupported_media_type", "请求的内容类型不受支持"),
+        401 => ("unauthorized", "登录已失效，请重新登录"),
+        403 => ("forbidden", "当前账号无权访问此内容"),
+        _ => ("bad_request", "请求有误"),
+    };
+    tracing::info!(status = status.as_u16(), code, "request refused before its handler");
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+    let mut answer = (
+        status,
+        Json(serde_json::json!({ "error": code, "message": message })),
+    )
+        .into_response();
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(axum::http::header::ALLOW, allow);
+    }
+    answer
+}

@@ -10,6 +10,7 @@ mod case_read;
 mod cases;
 mod export;
 mod http;
+mod malformed;
 mod matrix;
 mod openapi;
 mod ops;

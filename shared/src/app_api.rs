@@ -55,6 +55,17 @@ pub struct CaseView {
     /// The case's photos (removed ones left out), oldest first.
     #[serde(default)]
     pub photos: Vec<PhotoView>,
+    /// Per-capita income against the cached 低保 standard of the case's area and year (a
+    /// hint, never a decision); `None` while this device has no standards.
+    #[serde(default)]
+    pub hint: Option<crate::standards::Hint>,
+    /// Every signature, oldest first, each with whether it still holds.
+    #[serde(default)]
+    pub signatures: Vec<SignatureView>,
+    /// `SignerRole` codes of the signatures a complete record still lacks (counting only
+    /// valid ones), e.g. `["investigator2", "applicant"]`.
+    #[serde(default)]
+    pub missing_signatures: Vec<String>,
 }
 
 /// `add_photo`: a photo file for a case, from the camera or picked from files.
@@ -467,4 +478,63 @@ pub struct RecheckDueItem {
     pub state: String,
     pub state_label: String,
     pub recheck: RecheckView,
+}
+
+// ---------------------------------------------------------------------------------------
+// Signatures (issue 3): `sign_case` and how the case shows them.
+
+/// `sign_case`: a signature over the case's saved content, drawn on the pad.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignRequest {
+    pub case_id: CaseId,
+    /// A `signature::SignerRole` code (`investigator1`, `investigator2`, `applicant`,
+    /// `witness`, `neighbour`), or `investigator` for the next investigator still missing.
+    pub role: String,
+    pub signer_name: String,
+    /// For `neighbour`: the id of the neighbour visit signed (required then).
+    #[serde(default)]
+    pub neighbour_visit: Option<String>,
+    /// The pad's strokes (empty for a fingerprint mark).
+    #[serde(default)]
+    pub strokes: Vec<Vec<crate::signature::Point>>,
+    /// For an applicant who cannot write: the SHA-256 of the case's photo of their
+    /// fingerprint mark, instead of strokes.
+    #[serde(default)]
+    pub fingerprint_photo: Option<String>,
+}
+
+/// One signature as the signatures panel shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureView {
+    pub id: String,
+    /// A `signature::SignerRole` code.
+    pub role: String,
+    pub role_label_zh: String,
+    pub signer_name: String,
+    pub signed_at_ms: i64,
+    /// Who was using the device when it was signed.
+    #[serde(default)]
+    pub by_display_name: String,
+    /// The strokes as a PNG `data:` URL (`""` for a fingerprint mark).
+    pub png_data_url: String,
+    /// `drawn`, `fingerprint_photo` or `witness_for`.
+    #[serde(default)]
+    pub mark: String,
+    /// For a fingerprint mark: the photo's SHA-256.
+    #[serde(default)]
+    pub fingerprint_photo: Option<String>,
+    /// `valid` or `changed`.
+    pub status: String,
+    /// `签字有效` or `内容在签字后被修改`.
+    #[serde(default)]
+    pub status_label_zh: String,
+    /// For `changed`: who changed the signed content first, and when (`""`/0 when the
+    /// history cannot tell).
+    #[serde(default)]
+    pub changed_by_name: String,
+    #[serde(default)]
+    pub changed_at_ms: i64,
+    /// For a neighbour's signature: the neighbour visit signed.
+    #[serde(default)]
+    pub neighbour_visit: Option<String>,
 }

@@ -30,11 +30,11 @@ const RESOLVABLE_FIELDS: &[&str] = &[
     "status",
 ];
 
-fn enrolled(store: &Store) -> CoreResult<SessionRow> {
+pub(crate) fn enrolled(store: &Store) -> CoreResult<SessionRow> {
     session::get(store.conn())?.ok_or(CoreError::NotEnrolled)
 }
 
-fn note(session: &SessionRow, action: &str) -> ChangeNote {
+pub(crate) fn note(session: &SessionRow, action: &str) -> ChangeNote {
     ChangeNote {
         action: action.into(),
         author: session.display_name.clone(),
@@ -180,6 +180,7 @@ fn store_enrolment(
         let tx = s.transaction()?;
         if switching {
             cases::delete_all(&tx)?;
+            crate::store::drafts::delete_all(&tx)?;
             device::replace(&tx, &actor, now_ms)?;
         }
         session::enrol(&tx, &row)?;
@@ -210,8 +211,8 @@ fn refuse_switch_with_unsynced(store: &Store) -> CoreResult<()> {
 /// enrolled again). Refused while the device is not revoked.
 pub(crate) fn acknowledge_revocation(inner: &Inner) -> CoreResult<()> {
     inner.with_store(|s| {
-        let revoked = session::get(s.conn())?
-            .is_some_and(|row| row.last_state == Some(SyncState::Revoked));
+        let revoked =
+            session::get(s.conn())?.is_some_and(|row| row.last_state == Some(SyncState::Revoked));
         if !revoked {
             return Err(CoreError::NotRevoked);
         }
@@ -250,17 +251,21 @@ pub(crate) fn list_cases(store: &Store, search: &str) -> CoreResult<Vec<CaseSumm
     cases::list(store.conn(), search)
 }
 
-fn view(doc: &automerge::Automerge, unsynced: bool) -> CoreResult<CaseView> {
+fn view(store: &Store, doc: &automerge::Automerge, unsynced: bool) -> CoreResult<CaseView> {
     let c = case::read_case(doc)?;
+    let (signatures, missing_signatures) = crate::visit::signature_views(doc)?;
     Ok(CaseView {
         form: CaseForm::from_case(&c),
         conflicts: docs::conflict_views(doc, &c),
         unsynced,
         photos: crate::photos::attach::views(&c),
+        hint: crate::visit::hint_for(store, &c)?,
+        signatures,
+        missing_signatures,
     })
 }
 
-fn load_existing(
+pub(crate) fn load_existing(
     store: &Store,
     actor: &ActorId,
     id: CaseId,
@@ -274,7 +279,7 @@ fn load_existing(
 
 pub(crate) fn get_case(store: &Store, actor: &ActorId, id: CaseId) -> CoreResult<CaseView> {
     let (record, doc) = load_existing(store, actor, id)?;
-    view(&doc, record.dirty)
+    view(store, &doc, record.dirty)
 }
 
 /// Validates, then writes the form as one Automerge commit; the document, its summary
@@ -287,6 +292,7 @@ pub(crate) fn save_case(
 ) -> CoreResult<CaseId> {
     let session = enrolled(store)?;
     case::validate_form(&form).map_err(CoreError::Validation)?;
+    let form = with_author(form, &session, now_ms);
     let (id, doc) = match form.case_id {
         Some(id) => {
             let (_, mut doc) = load_existing(store, actor, id)?;
@@ -294,7 +300,10 @@ pub(crate) fn save_case(
             form.apply_to(&mut c, now_ms, MemberId::new_random);
             match case::write_case(&mut doc, &c, &note(&session, "save"), now_ms)? {
                 Some(_) => (id, doc),
-                None => return Ok(id),
+                None => {
+                    crate::visit::clear_draft_after_save(store.conn(), &form, id)?;
+                    return Ok(id);
+                }
             }
         }
         None => {
@@ -307,8 +316,32 @@ pub(crate) fn save_case(
     };
     let tx = store.transaction()?;
     cases::save_local(&tx, id, &doc.save(), &docs::summarise(&doc, now_ms))?;
+    crate::visit::clear_draft_after_save(&tx, &form, id)?;
     tx.commit()?;
     Ok(id)
+}
+
+/// Fills what the form does not carry: who made a new neighbour visit, and who reported a
+/// discovery and when (the session's user, now).
+fn with_author(mut form: CaseForm, session: &SessionRow, now_ms: i64) -> CaseForm {
+    for v in form.neighbour_visits.iter_mut().filter(|v| v.id.is_none()) {
+        if v.by_user.is_empty() {
+            v.by_user = session.user_id.to_string();
+        }
+        if v.by_name.trim().is_empty() {
+            v.by_name = session.display_name.clone();
+        }
+    }
+    if form.origin == hecha_shared::case::Origin::Discovery.code() {
+        let d = &mut form.discovery;
+        if d.reported_by.is_empty() {
+            d.reported_by = session.user_id.to_string();
+        }
+        if d.reported_at <= 0 {
+            d.reported_at = now_ms;
+        }
+    }
+    form
 }
 
 /// Records a person's choice for a conflicting field (one commit; the case becomes dirty
@@ -328,7 +361,7 @@ pub(crate) fn resolve_conflict(
         .find(|v| v.path == req.path)
     else {
         // Already settled (here, or elsewhere and synced in): show how it stands.
-        return view(&doc, record.dirty);
+        return view(store, &doc, record.dirty);
     };
     let resolvable = req
         .path
@@ -362,7 +395,7 @@ pub(crate) fn resolve_conflict(
         &docs::summarise(&doc, now_ms),
     )?;
     tx.commit()?;
-    view(&doc, true)
+    view(store, &doc, true)
 }
 
 pub(crate) fn sync_status(store: &Store, syncing: bool) -> CoreResult<SyncStatus> {

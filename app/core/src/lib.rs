@@ -14,6 +14,7 @@ pub mod photos;
 pub mod signatures;
 mod store;
 mod sync_client;
+mod visit;
 
 pub use store::blobs;
 
@@ -227,6 +228,34 @@ impl Core {
     /// against its hash, then kept) when it is not on this device.
     pub async fn photo_full(&self, sha256: &str) -> Result<String, AppError> {
         Ok(photos::attach::photo_full(&self.inner, sha256).await?)
+    }
+
+    /// Keeps the form as typed, unvalidated, under `key` (a case id, or `new` for a case
+    /// not saved yet), so a form killed mid-entry comes back as left. `save_case` clears it.
+    pub fn save_draft(&self, key: &str, form: CaseForm) -> Result<(), AppError> {
+        let now = self.inner.clock.now_ms();
+        self.read(|s| visit::save_draft(s, key, &form, now))
+    }
+
+    /// The draft kept under `key`, if any.
+    pub fn load_draft(&self, key: &str) -> Result<Option<CaseForm>, AppError> {
+        self.read(|s| visit::load_draft(s, key))
+    }
+
+    pub fn discard_draft(&self, key: &str) -> Result<(), AppError> {
+        self.read(|s| visit::discard_draft(s, key))
+    }
+
+    /// Signs the case's saved content (one commit). Refused (code `validation`, Chinese
+    /// per-field messages) while the record is not complete enough to sign. Returns every
+    /// signature of the case with whether it still holds.
+    pub fn sign_case(
+        &self,
+        req: hecha_shared::app_api::SignRequest,
+    ) -> Result<Vec<hecha_shared::app_api::SignatureView>, AppError> {
+        let now = self.inner.clock.now_ms();
+        let actor = self.inner.actor()?;
+        self.read(|s| visit::sign_case(s, &actor, now, req))
     }
 
     /// The bureau's 低保 standards as last fetched from the server (kept for offline use).

@@ -8,6 +8,7 @@
 pub mod blobs;
 pub(crate) mod cases;
 pub(crate) mod device;
+pub(crate) mod drafts;
 pub(crate) mod photo_queue;
 pub(crate) mod session;
 
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&[&str]] = &[
         cases::MIGRATION_1,
     ],
     &[photo_queue::MIGRATION_PHOTOS],
+    &[drafts::MIGRATION_DRAFTS],
 ];
 
 /// The open store. Not `Sync`: the core keeps it behind a mutex.

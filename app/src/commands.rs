@@ -86,6 +86,60 @@ pub async fn acknowledge_revocation(core: State<'_, Core>) -> Result<(), AppErro
     blocking(&core, |c| c.acknowledge_revocation()).await
 }
 
+/// Where the device is now, for the visit's start and end (Tauri's geolocation plugin on
+/// phones and tablets). A desktop has no positioning: it answers `unavailable`, and the UI
+/// says so; no position is ever made up.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn current_position(
+    #[allow(unused_variables)] app: tauri::AppHandle,
+) -> Result<hecha_shared::app_api::GeoPosition, AppError> {
+    Ok(crate::position::current(&app).await)
+}
+
+/// A photo file (base64) through the core's pipeline into the case; a new photo wakes the
+/// background sync, which uploads it after the documents.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_photo(
+    core: State<'_, Core>,
+    req: hecha_shared::app_api::AddPhotoRequest,
+) -> Result<hecha_shared::app_api::PhotoView, AppError> {
+    let view = blocking(&core, move |c| c.add_photo(req)).await?;
+    core.nudge_sync();
+    Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_photo(
+    core: State<'_, Core>,
+    case_id: CaseId,
+    sha256: String,
+) -> Result<(), AppError> {
+    blocking(&core, move |c| c.remove_photo(case_id, &sha256)).await?;
+    core.nudge_sync();
+    Ok(())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn photo_thumbnail(
+    core: State<'_, Core>,
+    sha256: String,
+) -> Result<Option<String>, AppError> {
+    blocking(&core, move |c| c.photo_thumbnail(&sha256)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn photo_full(core: State<'_, Core>, sha256: String) -> Result<String, AppError> {
+    core.photo_full(&sha256).await
+}
+
+/// The bureau's 低保 standards as the core last fetched them (for the form's live hint).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn standards(
+    core: State<'_, Core>,
+) -> Result<Option<hecha_shared::standards::Standards>, AppError> {
+    blocking(&core, |c| c.standards()).await
+}
+
 // ---------------------------------------------------------------------------------------
 // Case lifecycle (issue 5). Each write wakes the background sync.
 
@@ -186,4 +240,35 @@ pub async fn recheck_due(
     today: Option<String>,
 ) -> Result<Vec<lc_api::RecheckDueItem>, AppError> {
     blocking(&core, move |c| c.recheck_due(today)).await
+}
+
+/// Keeps the visit form as typed (no validation) under `key`: a case id, or `new`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_draft(
+    core: State<'_, Core>,
+    key: String,
+    form: CaseForm,
+) -> Result<(), AppError> {
+    blocking(&core, move |c| c.save_draft(&key, form)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn load_draft(core: State<'_, Core>, key: String) -> Result<Option<CaseForm>, AppError> {
+    blocking(&core, move |c| c.load_draft(&key)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn discard_draft(core: State<'_, Core>, key: String) -> Result<(), AppError> {
+    blocking(&core, move |c| c.discard_draft(&key)).await
+}
+
+/// A signature over the case's saved content; a new signature wakes the background sync.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_case(
+    core: State<'_, Core>,
+    req: hecha_shared::app_api::SignRequest,
+) -> Result<Vec<hecha_shared::app_api::SignatureView>, AppError> {
+    let list = blocking(&core, move |c| c.sign_case(req)).await?;
+    core.nudge_sync();
+    Ok(list)
 }

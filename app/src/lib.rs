@@ -3,6 +3,7 @@
 //! the web view as one command (see `commands`). No business logic lives here.
 
 mod commands;
+mod position;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub fn run() {
     init_tracing();
     let result = tauri::Builder::default()
         .setup(|app| {
+            #[cfg(mobile)]
+            app.handle().plugin(tauri_plugin_geolocation::init())?;
             let data_dir = data_dir(app.handle())?;
             std::fs::create_dir_all(&data_dir)?;
             tracing::info!(data_dir = %data_dir.display(), "opening the app core");
@@ -53,9 +56,19 @@ pub fn run() {
             commands::get_case,
             commands::save_case,
             commands::resolve_conflict,
+            commands::save_draft,
+            commands::load_draft,
+            commands::discard_draft,
+            commands::sign_case,
             commands::sync_now,
             commands::sync_status,
             commands::acknowledge_revocation,
+            commands::current_position,
+            commands::add_photo,
+            commands::remove_photo,
+            commands::photo_thumbnail,
+            commands::photo_full,
+            commands::standards,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

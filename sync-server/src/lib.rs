@@ -20,6 +20,7 @@ mod error;
 mod export;
 mod import;
 mod ledger_check;
+pub mod lifecycle_check;
 pub mod maintenance;
 mod metrics;
 mod ledger;

@@ -257,6 +257,9 @@ fn apply_changes(
             // it, whatever the document says.
             None => (home_unit.clone(), Automerge::new()),
         };
+        // The lifecycle records held before, to re-check the ones this message adds.
+        let lifecycle_before = crate::lifecycle_check::record_ids(&doc);
+        let heads_before = doc.get_heads();
         let outcome = match exchange(&mut doc, message, &caller.actor) {
             Ok(outcome) => outcome,
             // Returning drops the transaction: nothing of this message is written.
@@ -300,6 +303,23 @@ fn apply_changes(
             if let (true, Scope::Assigned(user)) = (is_new, scope) {
                 db_scope::assign(&tx, case_id, *user, None, now_ms)?;
             }
+            // Lifecycle steps that fail the server's re-check are flagged, never dropped.
+            let findings = crate::lifecycle_check::check(
+                &doc,
+                &lifecycle_before,
+                &heads_before,
+                caller.user.user_id,
+                caller.user.role,
+                now_ms,
+            );
+            crate::lifecycle_check::store(
+                &tx,
+                case_id,
+                caller.user.user_id,
+                caller.device_id,
+                &findings,
+                now_ms,
+            )?;
             // Who may upload and read a photo follows the cases that name it.
             crate::db::blobs::add_refs(&tx, case_id, &hecha_shared::blob::referenced_blobs(&doc))?;
             tx.commit()?;

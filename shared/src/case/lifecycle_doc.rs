@@ -40,8 +40,8 @@ use crate::lifecycle::{
 };
 use crate::recheck::{due_status, DueStatus, RecheckPolicy};
 use crate::signature::{
-    attested_content, check, missing_signatures, read_record, SignatureCheck, SignatureRecord,
-    SignerRole,
+    attested_content_of, check, missing_signatures, read_signatures, SignatureCheck,
+    SignatureRecord, SignerRole,
 };
 
 /// The root key of the lifecycle map.
@@ -458,44 +458,13 @@ fn read_entry(doc: &Automerge, map: &ObjId, key: &str, out: &mut LifecycleDoc) -
     Some(())
 }
 
-/// Whether the signature records count as a signed investigation: all still valid for the
-/// content as it is, and none missing (two investigators, the applicant or a witness).
-pub fn signatures_of(doc: &Automerge) -> Vec<SignatureRecord> {
-    let maps: Vec<ObjId> = doc
-        .get_all(ROOT, "signatures")
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(v, id)| matches!(v, Value::Object(ObjType::Map)).then_some(id))
-        .collect();
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for map in &maps {
-        for key in doc.keys(map).collect::<Vec<_>>() {
-            if !seen.insert(key.clone()) {
-                continue;
-            }
-            if let Ok(Some((Value::Object(ObjType::Map), obj))) = doc.get(map, key.as_str()) {
-                if let Ok(r) = read_record(doc, &obj) {
-                    out.push(r);
-                }
-            }
-        }
-    }
-    out.sort_by_key(|r| r.signed_at_ms);
-    out
-}
-
-/// The signatures still valid for the case's current content.
+/// The signatures still valid for the case's current content (the schema's own check:
+/// [`read_signatures`] and [`check`] against [`attested_content_of`]).
 fn valid_signatures(doc: &Automerge, case: &CaseDoc) -> Vec<SignatureRecord> {
-    let photos: Vec<String> = case
-        .photos
-        .iter()
-        .filter(|(_, p)| !p.removed)
-        .map(|(sha, _)| sha.clone())
-        .collect();
-    let current = attested_content(case, &photos);
-    signatures_of(doc)
+    let current = attested_content_of(case);
+    read_signatures(doc)
         .into_iter()
+        .map(|s| s.record)
         .filter(|r| check(r, &current) == SignatureCheck::Valid)
         .collect()
 }
@@ -613,7 +582,7 @@ impl LifecycleDoc {
         let derived = self.derive();
         let valid = valid_signatures(doc, case);
         let investigation_signed = missing_signatures(&valid).is_empty();
-        let neighbour_visits_signed = signatures_of(doc)
+        let neighbour_visits_signed = valid
             .iter()
             .filter(|r| r.role == SignerRole::Neighbour)
             .count() as u32;

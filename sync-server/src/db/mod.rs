@@ -37,6 +37,10 @@ const MIGRATIONS: &[&[&str]] = &[
     &[blobs::MIGRATION_BLOBS],
     &[cases::MIGRATION_LEDGER_V2],
     &[scope::MIGRATION_SCOPE],
+    &[
+        crate::lifecycle_check::MIGRATION_LIFECYCLE_FLAGS,
+        crate::lifecycle_check::MIGRATION_SPOT_CHECKS,
+    ],
 ];
 
 /// Most idle reader connections kept open.

@@ -13,6 +13,7 @@ mod health;
 mod ops;
 mod stats;
 mod lifecycle;
+mod spot_checks;
 mod sync;
 
 use axum::extract::DefaultBodyLimit;
@@ -38,6 +39,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/sync", post(sync::sync).layer(sync_limit))
         .route("/api/v1/cases", get(cases::list))
         .route("/api/v1/cases/{id}/history", get(case_read::history))
+        .route(
+            "/api/v1/spot-checks",
+            post(spot_checks::draw).get(spot_checks::list_draws),
+        )
+        .route("/api/v1/spot-checks/{id}", get(spot_checks::get_draw))
+        .route(
+            "/api/v1/cases/{id}/lifecycle-flags",
+            get(spot_checks::lifecycle_flags),
+        )
         .route("/api/v1/cases/{id}/document", get(case_read::document))
         .route(
             "/api/v1/cases/{id}/document.automerge",

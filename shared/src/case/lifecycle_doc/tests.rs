@@ -10,7 +10,7 @@ use super::*;
 use crate::case::{create_document, read_case, write_case, CaseDoc, ChangeNote, NeighbourVisit};
 use crate::ids::{CaseId, UnitId, UserId};
 use crate::lifecycle::{Actor, LifecycleState as S, Transition as T};
-use crate::signature::{attest_hash, insert_record, to_hex, SignatureMark};
+use crate::signature::{attest_hash, attested_content, insert_record, to_hex, SignatureMark};
 
 const DAY: i64 = 86_400_000;
 /// 2026-03-01 10:00 Beijing time.

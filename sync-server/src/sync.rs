@@ -152,8 +152,8 @@ fn scope_changes(
 }
 
 /// The ids of the cases in scope written after `cursor` (in write order, at most
-/// [`MAX_CHANGED_PER_RESPONSE`]) and the cursor to send next: the last listed, or, with
-/// nothing listed, the current sequence number. One read transaction, so both agree.
+/// [`MAX_CHANGED_PER_RESPONSE`]) and the cursor to send next: the last listed when more
+/// are left, else the current sequence number. One read transaction, so both agree.
 fn changed_since(
     state: &AppState,
     scope: CaseScope<'_>,
@@ -165,9 +165,11 @@ fn changed_since(
         let mut rows = cases::changed_since(&tx, scope, after, MAX_CHANGED_PER_RESPONSE + 1)?;
         let more = rows.len() > MAX_CHANGED_PER_RESPONSE;
         rows.truncate(MAX_CHANGED_PER_RESPONSE);
+        // With everything listed, the cursor moves to the current sequence number, past
+        // any scope event after the last listed write (else it would be told again).
         let last = match rows.last() {
-            Some((_, seq)) => *seq,
-            None => meta::current_seq(&tx)?,
+            Some((_, seq)) if more => *seq,
+            _ => meta::current_seq(&tx)?,
         };
         tx.commit()?;
         let cursor = Cursor(u64::try_from(last).unwrap_or(0));

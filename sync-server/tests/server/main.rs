@@ -11,6 +11,7 @@ mod cases;
 mod export;
 mod http;
 mod malformed;
+mod lifecycle;
 mod matrix;
 mod openapi;
 mod ops;

@@ -203,6 +203,7 @@ pub(crate) fn mark_pull(conn: &Connection, id: CaseId, empty_doc: &[u8]) -> Core
 }
 
 /// Drops a row that never received content (the server said it is not available).
+#[cfg(test)]
 pub(crate) fn delete_placeholder(conn: &Connection, id: CaseId) -> CoreResult<()> {
     conn.execute(
         "DELETE FROM cases WHERE case_id = ?1 AND placeholder = 1 AND dirty = 0",
@@ -220,7 +221,8 @@ pub(crate) fn delete_all(conn: &Connection) -> CoreResult<()> {
 
 /// The mark a case gets when it left this account's scope with unsynced local edits: it
 /// stays on the device (nothing silently dropped) but no longer syncs.
-pub(crate) const LEFT_SCOPE: &str = "此个案已不在本账号的范围内（已移交或调整），本机的修改未能同步，请联系街道或民政局";
+pub(crate) const LEFT_SCOPE: &str =
+    "此个案已不在本账号的范围内（已移交或调整），本机的修改未能同步，请联系街道或民政局";
 
 /// The server says `id` left this device's scope: a copy without unsynced edits is
 /// deleted; one with unsynced edits is kept, marked [`LEFT_SCOPE`] and no longer synced.
@@ -250,7 +252,13 @@ pub(crate) fn unsynced_names(conn: &Connection) -> CoreResult<Vec<String>> {
     Ok(rows
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
-        .map(|n| if n.trim().is_empty() { "（未填姓名）".to_string() } else { n })
+        .map(|n| {
+            if n.trim().is_empty() {
+                "（未填姓名）".to_string()
+            } else {
+                n
+            }
+        })
         .collect())
 }
 

@@ -169,9 +169,9 @@ fn apply_response(
             DocReply::Message(m) => apply_message(&tx, actor, id, &m.message, run)?,
             DocReply::Unavailable { .. } => {
                 tracing::warn!(case_id = %id, "the server does not offer this case to this device");
-                cases::clear_flags(&tx, id, true, true)?;
-                cases::set_sync_error(&tx, id, Some("服务器上没有此个案，或本账号无权同步"))?;
-                cases::delete_placeholder(&tx, id)?;
+                // Out of this account's scope (or never on the server): a copy with
+                // unsynced edits is kept and reported, any other copy goes.
+                cases::drop_gone(&tx, id)?;
                 run.skipped.insert(id);
             }
             DocReply::Rejected { reason, .. } => {

@@ -16,7 +16,7 @@ use hecha_shared::CaseId;
 
 use crate::support::{actor_for, note, push_all, sample_case, TestServer};
 
-const ENDPOINTS: [&str; 12] = [
+const ENDPOINTS: [&str; 16] = [
     "GET me",
     "GET cases",
     "GET stats",
@@ -29,21 +29,26 @@ const ENDPOINTS: [&str; 12] = [
     "POST sync (pull)",
     "POST sync (push)",
     "GET cases/{id}/history (missing id)",
+    "GET cases/{id}/assignments",
+    "POST cases/{id}/assign (to a verifier of its unit)",
+    "POST cases/{id}/transfer (to its own unit)",
+    "POST enrol-codes (for a verifier of its unit)",
 ];
 
 /// (subject, which case, expected allow per endpoint in [`ENDPOINTS`] order).
 /// `Y` allowed, `.` denied.
 const EXPECTED: &[(&str, &str, &str)] = &[
-    ("chaoyang-v1", "own", "YYY.YYYYYYY."),
-    ("chaoyang-v1", "other", "Y..........."),
-    ("chaoyang-sup", "own", "YYY.YYYYYYY."),
-    ("chaoyang-sup", "other", "Y..........."),
-    ("bureau-v1", "own", "YYY.YYYYYYY."),
-    ("bureau-v1", "other", "Y..........."),
-    ("bureau-staff", "own", "YYYYYYYYYYY."),
-    ("bureau-staff", "other", "YYYYYYYYYYY."),
-    ("it-admin", "own", "Y..........."),
-    ("it-admin", "other", "Y..........."),
+    ("chaoyang-v1", "own", "YYY.YYYYYYY.Y..."),
+    ("chaoyang-v1", "other", "Y..............."),
+    ("chaoyang-sup", "own", "YYY.YYYYYYY.YY.Y"),
+    ("chaoyang-sup", "other", "Y..............."),
+    // The bureau's verifiers: only cases assigned to them (their own new case is).
+    ("bureau-v1", "own", "YYY.YYYYYYY.Y..."),
+    ("bureau-v1", "other", "Y..............."),
+    ("bureau-staff", "own", "YYYYYYYYYYY.YYY."),
+    ("bureau-staff", "other", "YYYYYYYYYYY.YYY."),
+    ("it-admin", "own", "Y..............Y"),
+    ("it-admin", "other", "Y..............Y"),
 ];
 
 struct Case {
@@ -202,6 +207,58 @@ async fn observe(server: &TestServer, username: &str, case: &Case) -> String {
     mark(status == StatusCode::OK);
     assert_eq!(status, StatusCode::NOT_FOUND, "{}", what("missing id"));
     expect_error(&body, "unavailable", &what("missing id"));
+
+    // Who the case is assigned to: readable by whoever may read the case.
+    let (status, body) = server
+        .get(token, &format!("/api/v1/cases/{}/assignments", case.id))
+        .await;
+    if status == StatusCode::OK {
+        mark(true);
+    } else {
+        assert_eq!(status, StatusCode::NOT_FOUND, "{}", what("assignments"));
+        expect_error(&body, "unavailable", &what("assignments"));
+        mark(false);
+    }
+
+    // Changes of scope and enrolment: allowed (200), or 403 / 404 `unavailable`.
+    let verifier = format!("{}-v1", case.unit);
+    let changes = [
+        (
+            format!("/api/v1/cases/{}/assign", case.id),
+            serde_json::json!({ "user": verifier }),
+        ),
+        (
+            format!("/api/v1/cases/{}/transfer", case.id),
+            serde_json::json!({ "unit": case.unit, "reason": "核对" }),
+        ),
+        (
+            "/api/v1/enrol-codes".to_string(),
+            serde_json::json!({ "user": verifier }),
+        ),
+    ];
+    for (uri, body) in changes {
+        let (status, answer) = server
+            .send(
+                axum::http::Request::post(&uri)
+                    .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(axum::http::header::CONTENT_TYPE, "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+        match status {
+            StatusCode::OK => mark(true),
+            StatusCode::FORBIDDEN => {
+                expect_error(&answer, "forbidden", &what(&uri));
+                mark(false)
+            }
+            StatusCode::NOT_FOUND => {
+                expect_error(&answer, "unavailable", &what(&uri));
+                mark(false)
+            }
+            other => panic!("{}: {other}", what(&uri)),
+        }
+    }
     out
 }
 

@@ -178,7 +178,10 @@ impl Settings {
         }
 
         set(&mut s.listen, env_parsed(env, "HECHA_LISTEN")?);
-        set(&mut s.data_dir, env_value(env, "HECHA_DATA_DIR").map(PathBuf::from));
+        set(
+            &mut s.data_dir,
+            env_value(env, "HECHA_DATA_DIR").map(PathBuf::from),
+        );
         if let Some(raw) = env_value(env, "HECHA_LOG_FORMAT") {
             s.log_format = match raw.to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,
@@ -192,8 +195,14 @@ impl Settings {
                 }
             };
         }
-        set(&mut tls_cert, env_value(env, "HECHA_TLS_CERT").map(|v| Some(v.into())));
-        set(&mut tls_key, env_value(env, "HECHA_TLS_KEY").map(|v| Some(v.into())));
+        set(
+            &mut tls_cert,
+            env_value(env, "HECHA_TLS_CERT").map(|v| Some(v.into())),
+        );
+        set(
+            &mut tls_key,
+            env_value(env, "HECHA_TLS_KEY").map(|v| Some(v.into())),
+        );
         if let Some(token) = env_value(env, "HECHA_METRICS_TOKEN") {
             s.metrics_token = Some(token);
         }
@@ -229,7 +238,10 @@ impl Settings {
                 ))
             }
         };
-        if s.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+        if s.metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
             return Err(ConfigError::Invalid(
                 "metrics_token must have at least 16 characters".into(),
             ));
@@ -246,12 +258,14 @@ impl Settings {
     /// Reads `path` (if given) and resolves with the process environment.
     pub fn load(path: Option<&Path>, cli: &CliOverrides) -> Result<Settings, ConfigError> {
         let text = match path {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
-                ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            })?),
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                        path: path.to_path_buf(),
+                        source,
+                    })?,
+                )
+            }
             None => None,
         };
         let file = path.zip(text.as_deref());

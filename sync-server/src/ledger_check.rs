@@ -7,8 +7,8 @@ use hecha_shared::CaseId;
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
-use crate::maintenance::Drift;
 use crate::db::cases;
+use crate::maintenance::Drift;
 
 /// Columns that are not derived from the document.
 const SKIPPED: &[&str] = &["doc", "seq", "created_at_ms", "updated_at_ms", "derived"];

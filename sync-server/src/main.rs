@@ -194,45 +194,45 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
 
 fn admin_command(command: AdminCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match command {
-            AdminCommand::SeedDemo { data_dir, password } => {
-                let state = open(data_dir)?;
-                let password = password.unwrap_or_else(random_password);
-                let district = demo::seed_demo(&state, &password)?;
-                println!("demo password: {password}");
-                print!("{district}");
+        AdminCommand::SeedDemo { data_dir, password } => {
+            let state = open(data_dir)?;
+            let password = password.unwrap_or_else(random_password);
+            let district = demo::seed_demo(&state, &password)?;
+            println!("demo password: {password}");
+            print!("{district}");
+        }
+        AdminCommand::Users(cmd) => admin_cli::users(cmd, random_password)?,
+        AdminCommand::Units(cmd) => admin_cli::units(cmd)?,
+        AdminCommand::Devices(cmd) => admin_cli::devices(cmd)?,
+        AdminCommand::RevokeDevice {
+            data_dir,
+            device_id,
+        } => {
+            if open(data_dir)?.revoke_device(device_id)? {
+                println!("device {device_id} revoked");
+            } else {
+                return Err(format!("no active device {device_id}").into());
             }
-            AdminCommand::Users(cmd) => admin_cli::users(cmd, random_password)?,
-            AdminCommand::Units(cmd) => admin_cli::units(cmd)?,
-            AdminCommand::Devices(cmd) => admin_cli::devices(cmd)?,
-            AdminCommand::RevokeDevice {
-                data_dir,
-                device_id,
-            } => {
-                if open(data_dir)?.revoke_device(device_id)? {
-                    println!("device {device_id} revoked");
-                } else {
-                    return Err(format!("no active device {device_id}").into());
-                }
+        }
+        AdminCommand::Backup { data_dir, out } => {
+            let report = maintenance::backup(&data_dir, &out, std::time::SystemTime::now())?;
+            print!("{report}");
+        }
+        AdminCommand::Restore {
+            from,
+            data_dir,
+            force,
+        } => {
+            let report = maintenance::restore(&from, &data_dir, force)?;
+            print!("{report}");
+        }
+        AdminCommand::Check { data_dir, repair } => {
+            let report = maintenance::check(&data_dir, repair)?;
+            print!("{report}");
+            if !report.is_clean() {
+                return Ok(ExitCode::FAILURE);
             }
-            AdminCommand::Backup { data_dir, out } => {
-                let report = maintenance::backup(&data_dir, &out, std::time::SystemTime::now())?;
-                print!("{report}");
-            }
-            AdminCommand::Restore {
-                from,
-                data_dir,
-                force,
-            } => {
-                let report = maintenance::restore(&from, &data_dir, force)?;
-                print!("{report}");
-            }
-            AdminCommand::Check { data_dir, repair } => {
-                let report = maintenance::check(&data_dir, repair)?;
-                print!("{report}");
-                if !report.is_clean() {
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

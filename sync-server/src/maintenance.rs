@@ -70,7 +70,11 @@ pub struct BackupReport {
 impl fmt::Display for BackupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "backup written to {}", self.dir.display())?;
-        writeln!(f, "  database: {} bytes, {} cases", self.db_bytes, self.cases)?;
+        writeln!(
+            f,
+            "  database: {} bytes, {} cases",
+            self.db_bytes, self.cases
+        )?;
         writeln!(f, "  blobs: {} ({} bytes)", self.blobs, self.blob_bytes)
     }
 }
@@ -324,8 +328,7 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckReport, MaintenanceEr
     if repair && !report.drift.is_empty() {
         let ids: Vec<String> = report.drift.iter().map(|d| d.case_id.clone()).collect();
         let mut conn = open_existing(&db_path, false)?;
-        report.repaired =
-            crate::ledger_check::repair(&mut conn, &ids).map_err(db_err(&db_path))?;
+        report.repaired = crate::ledger_check::repair(&mut conn, &ids).map_err(db_err(&db_path))?;
     }
     Ok(report)
 }
@@ -333,9 +336,9 @@ pub fn check(data_dir: &Path, repair: bool) -> Result<CheckReport, MaintenanceEr
 /// A consistent copy of the database at `db_path` in the new file `target`.
 fn snapshot_into(db_path: &Path, target: &Path) -> Result<(), MaintenanceError> {
     let source = open_existing(db_path, false)?;
-    let target_text = target.to_str().ok_or_else(|| {
-        MaintenanceError::Refused(format!("{} is not UTF-8", target.display()))
-    })?;
+    let target_text = target
+        .to_str()
+        .ok_or_else(|| MaintenanceError::Refused(format!("{} is not UTF-8", target.display())))?;
     source
         .execute("VACUUM INTO ?1", [target_text])
         .map_err(db_err(db_path))?;
@@ -388,9 +391,9 @@ fn is_nonempty_dir(path: &Path) -> Result<bool, MaintenanceError> {
     match fs::read_dir(path) {
         Ok(mut entries) => Ok(entries.next().is_some()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(
-            MaintenanceError::Refused(format!("{} is a file, not a directory", path.display())),
-        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(MaintenanceError::Refused(
+            format!("{} is a file, not a directory", path.display()),
+        )),
         Err(e) => Err(io(path)(e)),
     }
 }

@@ -280,9 +280,8 @@ mod tests {
         m.record_request("/a", "GET", 200, Duration::from_millis(300));
         m.record_request("/a\"", "GET", 404, Duration::from_secs(20));
         let text = m.render(None);
-        assert!(text.contains(
-            "hecha_http_requests_total{route=\"/a\",method=\"GET\",status=\"200\"} 2"
-        ));
+        assert!(text
+            .contains("hecha_http_requests_total{route=\"/a\",method=\"GET\",status=\"200\"} 2"));
         assert!(text.contains(
             "hecha_http_request_duration_seconds_bucket{route=\"/a\",method=\"GET\",le=\"0.005\"} 1"
         ));

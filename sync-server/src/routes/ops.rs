@@ -58,7 +58,10 @@ pub(crate) async fn metrics(
 /// Middleware: a 4xx answer that is not JSON (axum's own 405, a path or body the
 /// extractors refused before a handler ran) becomes an `ErrorBody` like every other
 /// refusal, so clients always get a code and a message they can show.
-pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response
@@ -78,7 +81,11 @@ pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::mid
         403 => ("forbidden", "当前账号无权访问此内容"),
         _ => ("bad_request", "请求有误"),
     };
-    tracing::info!(status = status.as_u16(), code, "request refused before its handler");
+    tracing::info!(
+        status = status.as_u16(),
+        code,
+        "request refused before its handler"
+    );
     let allow = response.headers().get(axum::http::header::ALLOW).cloned();
     let mut answer = (
         status,
@@ -86,7 +93,9 @@ pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::mid
     )
         .into_response();
     if let Some(allow) = allow {
-        answer.headers_mut().insert(axum::http::header::ALLOW, allow);
+        answer
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow);
     }
     answer
 }

@@ -8,17 +8,14 @@ use axum::http::{header, Method, Request, StatusCode};
 use hecha_server::DB_FILE;
 use hecha_shared::api::ErrorBody;
 use hecha_shared::case::create_document;
-use hecha_shared::sync::{
-    Cursor, DocMessage, DocReply, SyncRequest, SyncResponse, CONTENT_TYPE,
-};
+use hecha_shared::sync::{Cursor, DocMessage, DocReply, SyncRequest, SyncResponse, CONTENT_TYPE};
 use hecha_shared::CaseId;
 
 use crate::support::{actor_for, note, push_all, sample_case, TestServer};
 
 /// Every row of every table, in a stable order: equal dumps = nothing written.
 fn dump(server: &TestServer) -> String {
-    let conn =
-        rusqlite::Connection::open(server.state.config().data_dir.join(DB_FILE)).unwrap();
+    let conn = rusqlite::Connection::open(server.state.config().data_dir.join(DB_FILE)).unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .unwrap()
@@ -58,7 +55,10 @@ fn assert_json_refusal(what: &str, status: StatusCode, body: &[u8]) -> ErrorBody
             String::from_utf8_lossy(body)
         )
     });
-    assert!(!error.error.is_empty() && !error.message.is_empty(), "{what}: {error:?}");
+    assert!(
+        !error.error.is_empty() && !error.message.is_empty(),
+        "{what}: {error:?}"
+    );
     error
 }
 
@@ -105,7 +105,10 @@ async fn bad_json_on_every_json_endpoint_is_a_json_400_and_writes_nothing() {
         ("/api/v1/enrol".into(), None),
         ("/api/v1/enrol-codes".into(), Some(admin.clone())),
         (format!("/api/v1/cases/{case}/assign"), Some(sup.clone())),
-        (format!("/api/v1/cases/{case}/transfer"), Some(bureau.clone())),
+        (
+            format!("/api/v1/cases/{case}/transfer"),
+            Some(bureau.clone()),
+        ),
     ];
     let bodies: Vec<Vec<u8>> = vec![
         b"".to_vec(),
@@ -133,7 +136,10 @@ async fn bad_json_on_every_json_endpoint_is_a_json_400_and_writes_nothing() {
             let what = format!("POST {uri} {:?}", String::from_utf8_lossy(body));
             let error = assert_json_refusal(&what, status, &answer);
             assert!(
-                matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY),
+                matches!(
+                    status,
+                    StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+                ),
                 "{what}: {status} {error:?}"
             );
         }
@@ -149,7 +155,11 @@ async fn bad_json_on_every_json_endpoint_is_a_json_400_and_writes_nothing() {
         .await;
         assert_json_refusal(&format!("POST {uri} as text/plain"), status, &answer);
     }
-    assert_eq!(dump(&server), before, "a refused request wrote to the database");
+    assert_eq!(
+        dump(&server),
+        before,
+        "a refused request wrote to the database"
+    );
 }
 
 #[tokio::test]
@@ -229,11 +239,26 @@ async fn truncated_random_and_corrupted_sync_bodies_are_refused_and_write_nothin
     let before = dump(&server);
 
     let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();
-    for cut in [0, 1, 2, 3, 5, 8, 13, 21, 34, valid.len() / 2, valid.len() - 1] {
+    for cut in [
+        0,
+        1,
+        2,
+        3,
+        5,
+        8,
+        13,
+        21,
+        34,
+        valid.len() / 2,
+        valid.len() - 1,
+    ] {
         bodies.push((format!("truncated to {cut}"), valid[..cut].to_vec()));
     }
     for seed in 10..30 {
-        bodies.push((format!("random {seed}"), noise(seed, 16 + seed as usize * 37)));
+        bodies.push((
+            format!("random {seed}"),
+            noise(seed, 16 + seed as usize * 37),
+        ));
     }
     // A protocol version from the future.
     let mut future = valid.clone();
@@ -321,7 +346,11 @@ async fn truncated_random_and_corrupted_sync_bodies_are_refused_and_write_nothin
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_json_refusal("sync as JSON", status, &answer);
 
-    assert_eq!(dump(&server), before, "a refused sync wrote to the database");
+    assert_eq!(
+        dump(&server),
+        before,
+        "a refused sync wrote to the database"
+    );
 
     // The server still takes the valid message afterwards.
     let (status, answer) = send(
@@ -347,28 +376,108 @@ async fn unknown_and_malformed_ids_and_bad_parameters_are_json_refusals() {
     let unknown = CaseId::from_random_bytes([0x42; 16]);
     let before = dump(&server);
     let cases: Vec<(&str, String, &str, StatusCode)> = vec![
-        ("v", format!("/api/v1/cases/{unknown}/history"), "unavailable", StatusCode::NOT_FOUND),
-        ("v", format!("/api/v1/cases/{unknown}/document"), "unavailable", StatusCode::NOT_FOUND),
+        (
+            "v",
+            format!("/api/v1/cases/{unknown}/history"),
+            "unavailable",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "v",
+            format!("/api/v1/cases/{unknown}/document"),
+            "unavailable",
+            StatusCode::NOT_FOUND,
+        ),
         (
             "v",
             format!("/api/v1/cases/{unknown}/document.automerge"),
             "unavailable",
             StatusCode::NOT_FOUND,
         ),
-        ("v", "/api/v1/cases/not-a-case/history".into(), "bad_request", StatusCode::BAD_REQUEST),
-        ("v", "/api/v1/cases/%FF%FE/document".into(), "", StatusCode::BAD_REQUEST),
-        ("v", format!("/api/v1/cases/{unknown}/history?why={}", "很".repeat(201)), "bad_request", StatusCode::BAD_REQUEST),
-        ("v", "/api/v1/cases?limit=abc".into(), "bad_request", StatusCode::BAD_REQUEST),
-        ("v", "/api/v1/cases?offset=-3".into(), "bad_request", StatusCode::BAD_REQUEST),
-        ("v", "/api/v1/cases?no_such_filter=1".into(), "bad_request", StatusCode::BAD_REQUEST),
-        ("v", "/api/v1/export/cases.csv?limit=lots".into(), "bad_request", StatusCode::BAD_REQUEST),
-        ("b", "/api/v1/audit?since_ms=yesterday".into(), "bad_request", StatusCode::BAD_REQUEST),
-        ("b", "/api/v1/audit?limit=-1".into(), "bad_request", StatusCode::BAD_REQUEST),
-        ("v", "/api/v1/blobs/xyz/status".into(), "", StatusCode::BAD_REQUEST),
-        ("v", format!("/api/v1/blobs/{}/status", "0".repeat(64)), "unavailable", StatusCode::NOT_FOUND),
-        ("v", format!("/api/v1/blobs/{}", "0".repeat(64)), "unavailable", StatusCode::NOT_FOUND),
-        ("v", format!("/api/v1/cases/{unknown}/assignments"), "", StatusCode::NOT_FOUND),
-        ("v", "/api/v1/no/such/route".into(), "not_found", StatusCode::NOT_FOUND),
+        (
+            "v",
+            "/api/v1/cases/not-a-case/history".into(),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            "/api/v1/cases/%FF%FE/document".into(),
+            "",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            format!("/api/v1/cases/{unknown}/history?why={}", "很".repeat(201)),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            "/api/v1/cases?limit=abc".into(),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            "/api/v1/cases?offset=-3".into(),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            "/api/v1/cases?no_such_filter=1".into(),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            "/api/v1/export/cases.csv?limit=lots".into(),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "b",
+            "/api/v1/audit?since_ms=yesterday".into(),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "b",
+            "/api/v1/audit?limit=-1".into(),
+            "bad_request",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            "/api/v1/blobs/xyz/status".into(),
+            "",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "v",
+            format!("/api/v1/blobs/{}/status", "0".repeat(64)),
+            "unavailable",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "v",
+            format!("/api/v1/blobs/{}", "0".repeat(64)),
+            "unavailable",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "v",
+            format!("/api/v1/cases/{unknown}/assignments"),
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "v",
+            "/api/v1/no/such/route".into(),
+            "not_found",
+            StatusCode::NOT_FOUND,
+        ),
     ];
     for (who, uri, code, want) in cases {
         let token = if who == "b" { &bureau } else { &verifier };

@@ -18,7 +18,10 @@ const HTTP_METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 /// are refused so that this list stays complete.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let mut files = Vec::new();
-    collect_rs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    collect_rs(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     let mut routes = BTreeSet::new();
     for file in files {
         let text: String = std::fs::read_to_string(&file)
@@ -56,7 +59,11 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                     found = true;
                 }
             }
-            assert!(found, "{}: no method found for route {path}", file.display());
+            assert!(
+                found,
+                "{}: no method found for route {path}",
+                file.display()
+            );
             rest = &call[args.len()..];
         }
     }

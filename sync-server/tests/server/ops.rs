@@ -94,7 +94,13 @@ async fn metrics_count_requests_by_route_and_status_sync_documents_cases_and_dev
     });
     let mut device = server.device("chaoyang-v1").await;
     let id = CaseId::from_random_bytes([7; 16]);
-    device.create_case(&sample_case(id, "chaoyang", "王秀兰", "110105194912310021", 2));
+    device.create_case(&sample_case(
+        id,
+        "chaoyang",
+        "王秀兰",
+        "110105194912310021",
+        2,
+    ));
     let report = device.sync(&server).await;
     assert!(report.rejected.is_empty(), "{report:?}");
     let _ = server.cases(device.token(), "").await;
@@ -134,8 +140,20 @@ async fn server_with_cases() -> (TestServer, Vec<CaseId>) {
         CaseId::from_random_bytes([1; 16]),
         CaseId::from_random_bytes([2; 16]),
     ];
-    device.create_case(&sample_case(ids[0], "chaoyang", "王秀兰", "110105194912310021", 2));
-    device.create_case(&sample_case(ids[1], "chaoyang", "李建国", "11010519491231002X", 0));
+    device.create_case(&sample_case(
+        ids[0],
+        "chaoyang",
+        "王秀兰",
+        "110105194912310021",
+        2,
+    ));
+    device.create_case(&sample_case(
+        ids[1],
+        "chaoyang",
+        "李建国",
+        "11010519491231002X",
+        0,
+    ));
     let report = device.sync(&server).await;
     assert!(report.rejected.is_empty(), "{report:?}");
     (server, ids)
@@ -161,7 +179,10 @@ async fn a_backup_taken_while_serving_restores_to_the_same_cases_and_blobs() {
     let out = server.dir.path().join("backups");
     std::fs::create_dir_all(out.join("older")).unwrap();
     let report = maintenance::backup(&data, &out, SystemTime::now()).unwrap();
-    assert!(report.dir.starts_with(&out) && report.dir != out, "{report:?}");
+    assert!(
+        report.dir.starts_with(&out) && report.dir != out,
+        "{report:?}"
+    );
     assert!(report
         .dir
         .file_name()
@@ -209,8 +230,15 @@ async fn a_backup_taken_while_serving_restores_to_the_same_cases_and_blobs() {
     let mut want = ids.clone();
     want.sort();
     assert_eq!(got, want);
-    let names: Vec<&str> = list.cases.iter().map(|c| c.applicant_name.as_str()).collect();
-    assert!(names.contains(&"王秀兰") && names.contains(&"李建国"), "{names:?}");
+    let names: Vec<&str> = list
+        .cases
+        .iter()
+        .map(|c| c.applicant_name.as_str())
+        .collect();
+    assert!(
+        names.contains(&"王秀兰") && names.contains(&"李建国"),
+        "{names:?}"
+    );
     assert_eq!(
         std::fs::read(restored.join(BLOBS_DIR).join(&blob[..2]).join(&blob)).unwrap(),
         b"photo bytes"

@@ -5,7 +5,7 @@
 //! parameter names (snake_case); failures come back as [`AppError`].
 
 use hecha_shared::app_api::{
-    AddPhotoRequest, AppError, CaseView, EnrolRequest, ErrorCode, GeoPosition, PhotoView,
+    AddPhotoRequest, AppError, CaseView, EnrolRequest, SignRequest, SignatureView, ErrorCode, GeoPosition, PhotoView,
     ResolveRequest, SessionInfo, SyncReport, SyncStatus,
 };
 use hecha_shared::case::CaseForm;
@@ -137,8 +137,8 @@ struct PhotoArgs<'a> {
 }
 
 #[derive(Serialize)]
-struct SignArgs<'a, R> {
-    req: &'a R,
+struct SignArgs<'a> {
+    req: &'a SignRequest,
 }
 
 /// Keeps the form as typed (no validation); `key` is the case id or `new`.
@@ -165,7 +165,7 @@ pub async fn remove_photo(case_id: CaseId, sha256: &str) -> Result<(), AppError>
 }
 
 /// Records a signature over the case's current content; returns the case's signatures.
-pub async fn sign_case<R: Serialize, T: DeserializeOwned>(req: &R) -> Result<T, AppError> {
+pub async fn sign_case(req: &SignRequest) -> Result<Vec<SignatureView>, AppError> {
     call("sign_case", &SignArgs { req }).await
 }
 

@@ -6,7 +6,6 @@ mod components;
 mod format;
 mod ipc;
 mod pages;
-mod pending;
 mod state;
 
 use leptos::prelude::*;

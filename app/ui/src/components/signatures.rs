@@ -2,7 +2,7 @@
 //! changed after it was signed (内容在签字后被修改, who and when), which signatures are still
 //! missing, and the pad to sign (or re-sign, an explicit act) the saved record.
 
-use hecha_shared::app_api::AppError;
+use hecha_shared::app_api::{AppError, PhotoView, SignRequest, SignatureView};
 use hecha_shared::signature::{Point, SignerRole};
 use hecha_shared::CaseId;
 use leptos::prelude::*;
@@ -10,7 +10,6 @@ use leptos::prelude::*;
 use crate::components::signature_pad::SignaturePad;
 use crate::format::local_time;
 use crate::ipc;
-use crate::pending::{SignRequest, SignatureView};
 use crate::state::{AppState, PageScope};
 
 /// Who is about to sign.
@@ -40,6 +39,8 @@ const ROLES: [SignerRole; 4] = [
 #[component]
 pub fn Signatures(
     #[prop(into)] case_id: Signal<Option<CaseId>>,
+    /// The case's photos: an applicant who cannot write leaves a fingerprint mark, photographed.
+    photos: RwSignal<Vec<PhotoView>>,
     signatures: RwSignal<Vec<SignatureView>>,
     missing: RwSignal<Vec<String>>,
     /// The form has edits not saved yet: what would be signed is not what is shown.
@@ -54,6 +55,7 @@ pub fn Signatures(
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let scope = PageScope::current();
+    let fp_scope = scope.clone();
     let busy = RwSignal::new(false);
     let name = RwSignal::new(String::new());
 
@@ -90,10 +92,11 @@ pub fn Signatures(
             signer_name: name.get_untracked().trim().to_string(),
             neighbour_visit: target.neighbour_visit,
             strokes,
+            fingerprint_photo: None,
         };
         busy.set(true);
         scope.spawn(async move {
-            match ipc::sign_case::<_, Vec<SignatureView>>(&req).await {
+            match ipc::sign_case(&req).await {
                 Ok(list) => {
                     signatures.set(list);
                     signing.set(None);
@@ -106,6 +109,42 @@ pub fn Signatures(
             state.refresh_sync();
         });
     });
+
+    // An applicant who cannot write: a photo of their fingerprint mark stands for the
+    // signature (the photo is added in the photos section first).
+    let fingerprint_open = RwSignal::new(false);
+    let fingerprint_sha = RwSignal::new(String::new());
+    let sign_fingerprint = move |_| {
+        let Some(case_id) = case_id.get_untracked() else {
+            return;
+        };
+        let sha = fingerprint_sha.get_untracked();
+        if sha.is_empty() {
+            return;
+        }
+        let req = SignRequest {
+            case_id,
+            role: SignerRole::Applicant.code().to_string(),
+            signer_name: applicant_name.get_untracked(),
+            neighbour_visit: None,
+            strokes: Vec::new(),
+            fingerprint_photo: Some(sha),
+        };
+        busy.set(true);
+        fp_scope.spawn(async move {
+            match ipc::sign_case(&req).await {
+                Ok(list) => {
+                    signatures.set(list);
+                    fingerprint_open.set(false);
+                    on_signed.run(());
+                    on_reload.run(());
+                }
+                Err(e) => on_refused.run(e),
+            }
+            busy.set(false);
+            state.refresh_sync();
+        });
+    };
 
     let blocked = move || {
         if case_id.with(Option::is_none) {
@@ -154,7 +193,61 @@ pub fn Signatures(
                         }
                     })
                     .collect_view()}
+                <button
+                    type="button"
+                    class="secondary"
+                    id="sign-fingerprint"
+                    disabled=move || blocked().is_some() || busy.get()
+                    on:click=move |_| fingerprint_open.update(|o| *o = !*o)
+                >
+                    "申请人按手印（照片）"
+                </button>
             </div>
+            {move || {
+                fingerprint_open
+                    .get()
+                    .then(|| {
+                        let choices = photos.get();
+                        let sign_fingerprint = sign_fingerprint.clone();
+                        view! {
+                            <div id="fingerprint-panel" class="signature-panel">
+                                <p class="hint">
+                                    "申请人无法书写时，可按手印并拍照：先在“照片”中添加手印照片，再在此选择。"
+                                </p>
+                                <label class="field">
+                                    <span class="field-label">"手印照片"</span>
+                                    <select
+                                        id="fingerprint-photo"
+                                        prop:value=move || fingerprint_sha.get()
+                                        on:change=move |ev| fingerprint_sha.set(event_target_value(&ev))
+                                    >
+                                        <option value="">"请选择"</option>
+                                        {choices
+                                            .into_iter()
+                                            .map(|p| {
+                                                let label = format!(
+                                                    "{} · {}",
+                                                    p.kind_label_zh,
+                                                    local_time(p.taken_at_ms)
+                                                );
+                                                view! { <option value=p.sha256>{label}</option> }
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                                <button
+                                    id="fingerprint-confirm"
+                                    type="button"
+                                    class="primary"
+                                    disabled=move || busy.get() || fingerprint_sha.with(String::is_empty)
+                                    on:click=sign_fingerprint
+                                >
+                                    "以手印照片确认"
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
             {move || {
                 signing
                     .get()
@@ -206,7 +299,14 @@ fn signature_item(s: SignatureView, signing: RwSignal<Option<SignTarget>>) -> im
     let by = (!s.by_display_name.is_empty()).then(|| format!("记录人：{}", s.by_display_name));
     view! {
         <li class="signature" class:changed=changed data-role=s.role.clone() data-status=s.status.clone()>
-            <img class="signature-image" src=s.png_data_url.clone() alt=format!("{}的签名", s.signer_name) />
+            {if s.png_data_url.is_empty() {
+                view! { <span class="signature-image signature-mark">"手印照片"</span> }.into_any()
+            } else {
+                view! {
+                    <img class="signature-image" src=s.png_data_url.clone() alt=format!("{}的签名", s.signer_name) />
+                }
+                    .into_any()
+            }}
             <div class="signature-meta">
                 <span class="signature-who">{who}</span>
                 {by.map(|b| view! { <span class="hint">{b}</span> })}

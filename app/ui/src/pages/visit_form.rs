@@ -82,7 +82,7 @@ struct VisitPage {
     case_id: RwSignal<Option<CaseId>>,
     conflicts: RwSignal<Vec<ConflictView>>,
     photos: RwSignal<Vec<PhotoView>>,
-    signatures: RwSignal<Vec<crate::pending::SignatureView>>,
+    signatures: RwSignal<Vec<hecha_shared::app_api::SignatureView>>,
     missing: RwSignal<Vec<String>>,
     hint: RwSignal<Option<Hint>>,
     /// The bureau's standards as last fetched by the core (for the live hint).
@@ -134,7 +134,9 @@ impl VisitPage {
         self.form.errors.set(FieldErrors::default());
         self.conflicts.set(view.conflicts);
         self.photos.set(view.photos);
-        // TODO(schema): CaseView.signatures, .missing_signatures and .hint once they land.
+        self.signatures.set(view.signatures);
+        self.missing.set(view.missing_signatures);
+        self.hint.set(view.hint);
         self.unsynced.set(view.unsynced);
         self.dirty.set(false);
     }
@@ -400,6 +402,7 @@ fn form_body(
             view! {
                 <Signatures
                     case_id=page.case_id
+                    photos=page.photos
                     signatures=page.signatures
                     missing=page.missing
                     dirty=page.dirty

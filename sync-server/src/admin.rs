@@ -79,7 +79,14 @@ impl AppState {
         let id = self.create_user(user, password)?;
         let now = self.now_ms();
         self.db().write(|conn| {
-            audit(conn, Actor::IT, now, AuditAction::AddUser, &user.username, None)
+            audit(
+                conn,
+                Actor::IT,
+                now,
+                AuditAction::AddUser,
+                &user.username,
+                None,
+            )
         })?;
         Ok(id)
     }
@@ -101,7 +108,14 @@ impl AppState {
                     user: None,
                     device: Some(device),
                 };
-                audit(&tx, by, now, AuditAction::RevokeDevice, &device.to_string(), reason)?;
+                audit(
+                    &tx,
+                    by,
+                    now,
+                    AuditAction::RevokeDevice,
+                    &device.to_string(),
+                    reason,
+                )?;
             }
             tx.commit()?;
             Ok(revoked)
@@ -147,7 +161,15 @@ impl AppState {
                 rusqlite::params![user.to_string(), unit.as_str()],
             )?;
             let seq = meta::next_seq(&tx)?;
-            scope::record(&tx, seq, &ScopeEvent::UserLeftUnit { user, unit: from.clone() }, now)?;
+            scope::record(
+                &tx,
+                seq,
+                &ScopeEvent::UserLeftUnit {
+                    user,
+                    unit: from.clone(),
+                },
+                now,
+            )?;
             let target = format!("{username}:{from}->{unit}");
             audit(&tx, Actor::IT, now, AuditAction::SetUnit, &target, None)?;
             tx.commit()?;
@@ -190,9 +212,23 @@ impl AppState {
                     user: None,
                     device: Some(*device),
                 };
-                audit(&tx, by, now, AuditAction::RevokeDevice, &device.to_string(), Some(reason))?;
+                audit(
+                    &tx,
+                    by,
+                    now,
+                    AuditAction::RevokeDevice,
+                    &device.to_string(),
+                    Some(reason),
+                )?;
             }
-            audit(&tx, Actor::IT, now, AuditAction::DisableUser, username, Some(reason))?;
+            audit(
+                &tx,
+                Actor::IT,
+                now,
+                AuditAction::DisableUser,
+                username,
+                Some(reason),
+            )?;
             tx.commit()?;
             Ok(active.len())
         })
@@ -223,8 +259,8 @@ impl AppState {
         }
         let now = self.now_ms();
         let code = enrol::generate_code();
-        let normalised = enrol::normalise(&code)
-            .ok_or_else(|| invalid("generated an unusable code"))?;
+        let normalised =
+            enrol::normalise(&code).ok_or_else(|| invalid("generated an unusable code"))?;
         let expires_at_ms = now + i64::from(valid_minutes) * 60_000;
         let display_name = self.db().write(|conn| -> Result<String, ServerError> {
             let tx = conn.transaction()?;

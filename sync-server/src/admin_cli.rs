@@ -151,9 +151,15 @@ pub fn units(cmd: UnitsCmd) -> CliResult {
     let state = open(cmd.data_dir)?;
     match cmd.action.unwrap_or(UnitsAction::List) {
         UnitsAction::List => {
-            println!("{:<12} {:<16} {:>6} {:>8}", "code", "name", "users", "cases");
+            println!(
+                "{:<12} {:<16} {:>6} {:>8}",
+                "code", "name", "users", "cases"
+            );
             for u in state.list_units()? {
-                println!("{:<12} {:<16} {:>6} {:>8}", u.unit, u.name, u.users, u.cases);
+                println!(
+                    "{:<12} {:<16} {:>6} {:>8}",
+                    u.unit, u.name, u.users, u.cases
+                );
             }
         }
     }

@@ -118,9 +118,18 @@ mod tests {
         assert_eq!(a.matches('-').count(), 2);
         let bare = normalise(&a).unwrap();
         assert_eq!(bare.len(), 12);
-        assert_eq!(normalise(&a.to_lowercase().replace('-', " ")), Some(bare.clone()));
+        assert_eq!(
+            normalise(&a.to_lowercase().replace('-', " ")),
+            Some(bare.clone())
+        );
         assert_eq!(hash(&bare), hash(&normalise(&a).unwrap()));
-        for bad in ["", "ABCD", "ABCD-EFGH-JKL0", "ABCD-EFGH-JKLMN", "ABCD-EFGH-JK1M"] {
+        for bad in [
+            "",
+            "ABCD",
+            "ABCD-EFGH-JKL0",
+            "ABCD-EFGH-JKLMN",
+            "ABCD-EFGH-JK1M",
+        ] {
             assert_eq!(normalise(bad), None, "{bad}");
         }
     }

@@ -30,10 +30,10 @@ use rusqlite::TransactionBehavior;
 
 use crate::auth::{Caller, Scope};
 use crate::db::cases::{self, CaseScope};
-use crate::ledger::{self, CaseColumns};
 use crate::db::meta;
 use crate::db::scope::{self as db_scope, ScopeEvent};
 use crate::error::ApiError;
+use crate::ledger::{self, CaseColumns};
 use crate::AppState;
 
 /// Carries out one sync request for `caller` (blocking: SQLite and Automerge work).

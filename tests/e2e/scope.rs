@@ -11,7 +11,12 @@ use hecha_shared::id_number::with_check_digit;
 use hecha_shared::{CaseId, UnitId};
 
 fn household(name: &str, n: u32) -> CaseForm {
-    let first17 = format!("6402021975{:02}{:02}{:03}", 1 + n % 12, 1 + n % 28, n % 1000);
+    let first17 = format!(
+        "6402021975{:02}{:02}{:03}",
+        1 + n % 12,
+        1 + n % 28,
+        n % 1000
+    );
     CaseForm {
         applicant: ApplicantForm {
             name: name.into(),

@@ -59,6 +59,8 @@ pub(crate) struct TokenOwner {
     pub revoked: bool,
     pub revoke_reason: Option<String>,
     pub user: UserInfo,
+    /// When the device logged in (its token's lifetime counts from here).
+    pub created_at_ms: i64,
 }
 
 pub(crate) fn insert(conn: &Connection, device: &NewDevice<'_>) -> rusqlite::Result<()> {
@@ -83,7 +85,8 @@ pub(crate) fn find_by_token_hash(
 ) -> rusqlite::Result<Option<TokenOwner>> {
     conn.query_row(
         "SELECT d.device_id, d.actor_id, d.revoked_at_ms, d.revoke_reason,
-                u.user_id, u.username, u.display_name, u.role, u.unit, n.name, u.read_only
+                u.user_id, u.username, u.display_name, u.role, u.unit, n.name, u.read_only,
+                d.created_at_ms
          FROM devices d
          JOIN users u ON u.user_id = d.user_id
          JOIN units n ON n.code = u.unit
@@ -96,6 +99,7 @@ pub(crate) fn find_by_token_hash(
                 revoked: r.get::<_, Option<i64>>(2)?.is_some(),
                 revoke_reason: r.get(3)?,
                 user: info_from_row(r, 4)?,
+                created_at_ms: r.get(11)?,
             })
         },
     )
@@ -167,9 +171,8 @@ pub(crate) fn revoke(
 
 /// The devices of `user` not yet revoked.
 pub(crate) fn active_of_user(conn: &Connection, user: UserId) -> rusqlite::Result<Vec<DeviceId>> {
-    let mut stmt = conn.prepare(
-        "SELECT device_id FROM devices WHERE user_id = ?1 AND revoked_at_ms IS NULL",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT device_id FROM devices WHERE user_id = ?1 AND revoked_at_ms IS NULL")?;
     let rows = stmt.query_map([user.to_string()], |r| parse_col(r, 0))?;
     rows.collect()
 }

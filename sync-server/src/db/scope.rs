@@ -67,8 +67,12 @@ pub(crate) fn record(
         ScopeEvent::CaseLeftUnit { case_id, unit } => {
             ("case_left_unit", Some(*case_id), None, Some(unit))
         }
-        ScopeEvent::Unassigned { case_id, user } => ("unassigned", Some(*case_id), Some(*user), None),
-        ScopeEvent::UserLeftUnit { user, unit } => ("user_left_unit", None, Some(*user), Some(unit)),
+        ScopeEvent::Unassigned { case_id, user } => {
+            ("unassigned", Some(*case_id), Some(*user), None)
+        }
+        ScopeEvent::UserLeftUnit { user, unit } => {
+            ("user_left_unit", None, Some(*user), Some(unit))
+        }
     };
     conn.execute(
         "INSERT INTO scope_events (seq, kind, case_id, user_id, unit, at_ms)
@@ -115,7 +119,11 @@ pub(crate) fn events_since(
             _ => None,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().flatten().collect())
+    Ok(rows
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Every case now placed in `unit`.
@@ -126,7 +134,11 @@ pub(crate) fn cases_of_unit(conn: &Connection, unit: &UnitId) -> rusqlite::Resul
 }
 
 /// Whether `case_id` is assigned to `user`.
-pub(crate) fn is_assigned(conn: &Connection, user: UserId, case_id: CaseId) -> rusqlite::Result<bool> {
+pub(crate) fn is_assigned(
+    conn: &Connection,
+    user: UserId,
+    case_id: CaseId,
+) -> rusqlite::Result<bool> {
     conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM case_assignments WHERE user_id = ?1 AND case_id = ?2)",
     )?
@@ -144,7 +156,12 @@ pub(crate) fn assign(
     let n = conn.execute(
         "INSERT INTO case_assignments (user_id, case_id, assigned_by, assigned_at_ms)
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-        params![user.to_string(), case_id.to_string(), by.map(|b| b.to_string()), at_ms],
+        params![
+            user.to_string(),
+            case_id.to_string(),
+            by.map(|b| b.to_string()),
+            at_ms
+        ],
     )?;
     Ok(n == 1)
 }
@@ -159,7 +176,10 @@ pub(crate) fn unassign(conn: &Connection, case_id: CaseId, user: UserId) -> rusq
 }
 
 /// A case's assignments, oldest first.
-pub(crate) fn assignments_of(conn: &Connection, case_id: CaseId) -> rusqlite::Result<Vec<Assignment>> {
+pub(crate) fn assignments_of(
+    conn: &Connection,
+    case_id: CaseId,
+) -> rusqlite::Result<Vec<Assignment>> {
     let mut stmt = conn.prepare(
         "SELECT a.case_id, a.user_id, u.username, u.display_name, b.username, a.assigned_at_ms
          FROM case_assignments a
@@ -214,7 +234,10 @@ pub(crate) struct NewEnrolCode<'a> {
     pub expires_at_ms: i64,
 }
 
-pub(crate) fn insert_enrol_code(conn: &Connection, code: &NewEnrolCode<'_>) -> rusqlite::Result<()> {
+pub(crate) fn insert_enrol_code(
+    conn: &Connection,
+    code: &NewEnrolCode<'_>,
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO enrol_codes (code_hash, user_id, created_by, created_at_ms, expires_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5)",

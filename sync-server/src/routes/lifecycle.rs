@@ -11,8 +11,8 @@ use axum::http::header::HOST;
 use axum::http::HeaderMap;
 use axum::Json;
 use hecha_shared::api::{
-    AssignRequest, AssignmentList, EnrolCode, EnrolCodeRequest, EnrolRedeemRequest,
-    LoginResponse, Role, TransferRequest, TransferResponse,
+    AssignRequest, AssignmentList, EnrolCode, EnrolCodeRequest, EnrolRedeemRequest, LoginResponse,
+    Role, TransferRequest, TransferResponse,
 };
 use hecha_shared::{CaseId, DeviceId, UnitId};
 
@@ -68,7 +68,9 @@ pub(crate) async fn create_code(
 ) -> Result<Json<EnrolCode>, ApiError> {
     let request = json(body)?;
     if !matches!(caller.user.role, Role::Admin | Role::Supervisor) {
-        return Err(ApiError::Forbidden("only IT and supervisors make enrolment codes"));
+        return Err(ApiError::Forbidden(
+            "only IT and supervisors make enrolment codes",
+        ));
     }
     let url = server_url(&headers);
     let code = state
@@ -81,9 +83,13 @@ pub(crate) async fn create_code(
                 return Err(ApiError::BadRequest(format!("没有用户 {username}")));
             };
             if caller.user.role == Role::Supervisor
-                && (unit != caller.user.unit || role == Role::Admin.code() || role == Role::Bureau.code())
+                && (unit != caller.user.unit
+                    || role == Role::Admin.code()
+                    || role == Role::Bureau.code())
             {
-                return Err(ApiError::Forbidden("supervisors enrol devices of their unit's users"));
+                return Err(ApiError::Forbidden(
+                    "supervisors enrol devices of their unit's users",
+                ));
             }
             if disabled {
                 return Err(ApiError::BadRequest(format!("用户 {username} 已停用")));
@@ -144,7 +150,14 @@ pub(crate) async fn redeem(
                     user: Some(user_id),
                     device: Some(device_id),
                 };
-                admin::audit(&tx, by, now_ms, AuditAction::EnrolDevice, &device_id.to_string(), None)?;
+                admin::audit(
+                    &tx,
+                    by,
+                    now_ms,
+                    AuditAction::EnrolDevice,
+                    &device_id.to_string(),
+                    None,
+                )?;
                 let user = users::info(&tx, user_id)?
                     .ok_or_else(|| ApiError::internal("user vanished during enrolment"))?;
                 tx.commit()?;
@@ -185,7 +198,9 @@ fn may_assign(caller: &Caller, case_unit: &UnitId, target_unit: &UnitId) -> Resu
         Role::Supervisor => Err(ApiError::Forbidden(
             "supervisors assign their unit's cases to their unit's verifiers",
         )),
-        _ => Err(ApiError::Forbidden("only bureau staff and supervisors assign cases")),
+        _ => Err(ApiError::Forbidden(
+            "only bureau staff and supervisors assign cases",
+        )),
     }
 }
 
@@ -195,8 +210,14 @@ fn target_verifier(
 ) -> Result<(hecha_shared::UserId, UnitId), ApiError> {
     match scope::user_by_name(conn, username.trim())? {
         Some((user, role, unit, false)) if role == Role::Verifier.code() => Ok((user, unit)),
-        Some(_) => Err(ApiError::BadRequest(format!("{} 不是在岗的核查员", username.trim()))),
-        None => Err(ApiError::BadRequest(format!("没有用户 {}", username.trim()))),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "{} 不是在岗的核查员",
+            username.trim()
+        ))),
+        None => Err(ApiError::BadRequest(format!(
+            "没有用户 {}",
+            username.trim()
+        ))),
     }
 }
 
@@ -210,7 +231,9 @@ pub(crate) async fn assign(
     let case_id = parse_case_id(&id)?;
     let request = json(body)?;
     if !matches!(caller.user.role, Role::Bureau | Role::Supervisor) {
-        return Err(ApiError::Forbidden("only bureau staff and supervisors assign cases"));
+        return Err(ApiError::Forbidden(
+            "only bureau staff and supervisors assign cases",
+        ));
     }
     let list = state
         .blocking(move |state| {
@@ -225,7 +248,14 @@ pub(crate) async fn assign(
                     let seq = meta::next_seq(&tx)?;
                     scope::touch_case(&tx, case_id, seq)?;
                     let target = format!("{case_id}:{}", request.user.trim());
-                    admin::audit(&tx, by(&caller), now, AuditAction::AssignCase, &target, None)?;
+                    admin::audit(
+                        &tx,
+                        by(&caller),
+                        now,
+                        AuditAction::AssignCase,
+                        &target,
+                        None,
+                    )?;
                 }
                 let assignments = scope::assignments_of(&tx, case_id)?;
                 tx.commit()?;
@@ -245,7 +275,9 @@ pub(crate) async fn unassign(
 ) -> Result<Json<AssignmentList>, ApiError> {
     let case_id = parse_case_id(&id)?;
     if !matches!(caller.user.role, Role::Bureau | Role::Supervisor) {
-        return Err(ApiError::Forbidden("only bureau staff and supervisors assign cases"));
+        return Err(ApiError::Forbidden(
+            "only bureau staff and supervisors assign cases",
+        ));
     }
     let list = state
         .blocking(move |state| {
@@ -259,7 +291,14 @@ pub(crate) async fn unassign(
                     let seq = meta::next_seq(&tx)?;
                     scope::record(&tx, seq, &ScopeEvent::Unassigned { case_id, user }, now)?;
                     let target = format!("{case_id}:{}", username.trim());
-                    admin::audit(&tx, by(&caller), now, AuditAction::UnassignCase, &target, None)?;
+                    admin::audit(
+                        &tx,
+                        by(&caller),
+                        now,
+                        AuditAction::UnassignCase,
+                        &target,
+                        None,
+                    )?;
                 }
                 let assignments = scope::assignments_of(&tx, case_id)?;
                 tx.commit()?;
@@ -315,9 +354,8 @@ pub(crate) async fn transfer(
             state.db().write(|conn| -> Result<_, ApiError> {
                 let tx = conn.transaction()?;
                 let from = visible_case(&tx, &caller, case_id)?;
-                let unit_name = units::name_of(&tx, &request.unit)?.ok_or_else(|| {
-                    ApiError::BadRequest(format!("没有单位 {}", request.unit))
-                })?;
+                let unit_name = units::name_of(&tx, &request.unit)?
+                    .ok_or_else(|| ApiError::BadRequest(format!("没有单位 {}", request.unit)))?;
                 if from != request.unit {
                     let seq = meta::next_seq(&tx)?;
                     scope::move_case(&tx, case_id, &request.unit, seq)?;

@@ -78,7 +78,9 @@ async fn an_enrolment_code_enrols_one_device_once_and_expires() {
         .create_enrol_code("chaoyang-v1", 30, "http://10.0.0.2:8080")
         .unwrap();
     assert_eq!(code.display_name, "朝阳街道核查员1");
-    assert!(code.qr_payload.starts_with("hecha-enrol:?server=http%3A%2F%2F10.0.0.2%3A8080&code="));
+    assert!(code
+        .qr_payload
+        .starts_with("hecha-enrol:?server=http%3A%2F%2F10.0.0.2%3A8080&code="));
     assert!(code.qr_svg.contains("<svg"));
 
     let actor = actor_for("chaoyang-v1").to_hex_string();
@@ -97,7 +99,10 @@ async fn an_enrolment_code_enrols_one_device_once_and_expires() {
     assert_eq!(error_of(&body).error, "bad_enrol_code");
 
     // A code not redeemed within its time is refused the same way.
-    let late = server.state.create_enrol_code("chaoyang-v1", 30, "").unwrap();
+    let late = server
+        .state
+        .create_enrol_code("chaoyang-v1", 30, "")
+        .unwrap();
     server.advance(30 * 60_000 + 1);
     let (status, body) = redeem(&server, &late.code, &actor).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -107,13 +112,18 @@ async fn an_enrolment_code_enrols_one_device_once_and_expires() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Redemption binds the actor: another user's code cannot reuse this actor.
-    let other = server.state.create_enrol_code("chaoyang-sup", 30, "").unwrap();
+    let other = server
+        .state
+        .create_enrol_code("chaoyang-sup", 30, "")
+        .unwrap();
     let (status, body) = redeem(&server, &other.code, &actor).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_of(&body).error, "actor_in_use");
 
     let actions = audit_actions(&server).await;
-    assert!(actions.iter().any(|(a, t, _)| a == "create_enrol_code" && t == "chaoyang-v1"));
+    assert!(actions
+        .iter()
+        .any(|(a, t, _)| a == "create_enrol_code" && t == "chaoyang-v1"));
     assert!(actions
         .iter()
         .any(|(a, t, _)| a == "enrol_device" && t == &login.device_id.to_string()));
@@ -174,25 +184,42 @@ async fn a_revoked_device_is_told_why_and_a_disabled_account_cannot_log_in() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let listed = server.state.list_devices().unwrap();
-    let row = listed.iter().find(|d| d.device_id == phone.device_id).unwrap();
+    let row = listed
+        .iter()
+        .find(|d| d.device_id == phone.device_id)
+        .unwrap();
     assert_eq!(row.revoke_reason.as_deref(), Some("手机遗失"));
 
     let other = server.login("renminlu-v2").await;
-    assert_eq!(server.state.disable_user("renminlu-v2", Some("离职")).unwrap(), 1);
+    assert_eq!(
+        server
+            .state
+            .disable_user("renminlu-v2", Some("离职"))
+            .unwrap(),
+        1
+    );
     let (status, body) = server.get(&other.token, "/api/v1/me").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(error_of(&body).reason.as_deref(), Some("离职"));
-    let (status, body) = server.login_raw("renminlu-v2", crate::support::PASSWORD).await;
+    let (status, body) = server
+        .login_raw("renminlu-v2", crate::support::PASSWORD)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_of(&body).error, "bad_credentials");
-    assert!(server.state.create_enrol_code("renminlu-v2", 30, "").is_err());
+    assert!(server
+        .state
+        .create_enrol_code("renminlu-v2", 30, "")
+        .is_err());
 }
 
 #[tokio::test]
 async fn a_read_only_account_receives_cases_but_its_changes_are_refused() {
     let server = TestServer::new();
     let id = case_in(&server, "changxing-v1", "changxing", "只读户").await;
-    server.state.set_user_read_only("changxing-sup", true).unwrap();
+    server
+        .state
+        .set_user_read_only("changxing-sup", true)
+        .unwrap();
     let observer = server.login("changxing-sup").await;
     assert!(observer.user.read_only);
 
@@ -222,7 +249,10 @@ async fn a_read_only_account_receives_cases_but_its_changes_are_refused() {
     let (_, after) = server.get(&bureau.token, &uri).await;
     assert_eq!(after, before);
     // Writable again: the same change goes in.
-    server.state.set_user_read_only("changxing-sup", false).unwrap();
+    server
+        .state
+        .set_user_read_only("changxing-sup", false)
+        .unwrap();
     assert!(matches!(
         server.sync_one(&observer.token, id, push_all(&doc)).await,
         DocReply::Message(_)
@@ -235,7 +265,10 @@ async fn the_bureaus_verifiers_see_only_what_is_assigned_to_them() {
     let id = case_in(&server, "jinlin-v1", "jinlin", "抽查户").await;
     let checker = server.login("bureau-v2").await;
     let history = format!("/api/v1/cases/{id}/history");
-    assert_eq!(server.get(&checker.token, &history).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.get(&checker.token, &history).await.0,
+        StatusCode::NOT_FOUND
+    );
     let start = listen(&server, &checker.token, Cursor(0)).await;
     assert!(!start.changed.contains(&id));
 
@@ -253,17 +286,26 @@ async fn the_bureaus_verifiers_see_only_what_is_assigned_to_them() {
     let list: AssignmentList = serde_json::from_slice(&body).unwrap();
     assert_eq!(list.assignments.len(), 1);
     assert_eq!(list.assignments[0].username, "bureau-v2");
-    assert_eq!(list.assignments[0].assigned_by.as_deref(), Some("bureau-staff"));
+    assert_eq!(
+        list.assignments[0].assigned_by.as_deref(),
+        Some("bureau-staff")
+    );
 
     // The checker's next sync lists it; the case reads; the ledger lists it.
     let told = listen(&server, &checker.token, start.cursor).await;
     assert_eq!(told.changed, vec![id]);
     assert_eq!(server.get(&checker.token, &history).await.0, StatusCode::OK);
     let cases = server.cases(&checker.token, "").await;
-    assert_eq!(cases.cases.iter().map(|c| c.case_id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(
+        cases.cases.iter().map(|c| c.case_id).collect::<Vec<_>>(),
+        vec![id]
+    );
     // Another bureau verifier still sees nothing of it.
     let other = server.login("bureau-v3").await;
-    assert_eq!(server.get(&other.token, &history).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.get(&other.token, &history).await.0,
+        StatusCode::NOT_FOUND
+    );
     assert!(server.cases(&other.token, "").await.cases.is_empty());
     // A verifier may not assign; a supervisor of another unit may not either.
     for who in ["jinlin-v1", "xinghai-sup"] {
@@ -293,17 +335,30 @@ async fn the_bureaus_verifiers_see_only_what_is_assigned_to_them() {
     assert_eq!(status, StatusCode::OK);
     let dropped = listen(&server, &checker.token, told.cursor).await;
     assert_eq!(dropped.gone, vec![id]);
-    assert_eq!(server.get(&checker.token, &history).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.get(&checker.token, &history).await.0,
+        StatusCode::NOT_FOUND
+    );
     // Told again if it asks again with the same cursor (a lost answer loses nothing).
-    assert_eq!(listen(&server, &checker.token, told.cursor).await.gone, vec![id]);
+    assert_eq!(
+        listen(&server, &checker.token, told.cursor).await.gone,
+        vec![id]
+    );
     // The unit's own verifier is never told to drop it.
     let owner = server.login("jinlin-v1").await;
-    assert!(listen(&server, &owner.token, Cursor(0)).await.gone.is_empty());
+    assert!(listen(&server, &owner.token, Cursor(0))
+        .await
+        .gone
+        .is_empty());
 
     let actions = audit_actions(&server).await;
     let target = format!("{id}:bureau-v2");
-    assert!(actions.iter().any(|(a, t, _)| a == "assign_case" && t == &target));
-    assert!(actions.iter().any(|(a, t, _)| a == "unassign_case" && t == &target));
+    assert!(actions
+        .iter()
+        .any(|(a, t, _)| a == "assign_case" && t == &target));
+    assert!(actions
+        .iter()
+        .any(|(a, t, _)| a == "unassign_case" && t == &target));
 
     // A case a bureau verifier creates is theirs (assigned at creation).
     let own = case_in(&server, "bureau-v3", "bureau", "局里发现户").await;
@@ -345,7 +400,10 @@ async fn a_transferred_case_leaves_the_old_units_devices_and_reaches_the_new_one
     .await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let moved: TransferResponse = serde_json::from_slice(&body).unwrap();
-    assert_eq!((moved.from_unit.as_str(), moved.unit.as_str()), ("qingshan", "changcheng"));
+    assert_eq!(
+        (moved.from_unit.as_str(), moved.unit.as_str()),
+        ("qingshan", "changcheng")
+    );
     assert_eq!(moved.unit_name, "长城街道");
 
     let at_old = listen(&server, &old.token, old_cursor).await;
@@ -391,11 +449,27 @@ async fn a_verifier_moved_to_another_unit_drops_the_old_units_cases_and_gets_the
     assert_eq!(next.changed, vec![new_case], "the new unit's older cases");
     // Caught up: nothing more to drop or fetch.
     let after = listen(&server, &mover.token, next.cursor).await;
-    assert!(after.gone.is_empty() && after.changed.is_empty(), "{after:?} after {next:?}");
+    assert!(
+        after.gone.is_empty() && after.changed.is_empty(),
+        "{after:?} after {next:?}"
+    );
     // The colleague who stayed keeps the case.
     let stayer = server.login("xinghai-v1").await;
-    assert!(listen(&server, &stayer.token, first.cursor).await.gone.is_empty());
-    assert_eq!(server.state.list_units().unwrap().iter().find(|u| u.unit.as_str() == "renminlu").unwrap().users, 4);
+    assert!(listen(&server, &stayer.token, first.cursor)
+        .await
+        .gone
+        .is_empty());
+    assert_eq!(
+        server
+            .state
+            .list_units()
+            .unwrap()
+            .iter()
+            .find(|u| u.unit.as_str() == "renminlu")
+            .unwrap()
+            .users,
+        4
+    );
 }
 
 #[tokio::test]

@@ -185,6 +185,15 @@ impl FromRequestParts<AppState> for Caller {
         if owner.revoked {
             return Err(ApiError::DeviceRevoked(owner.revoke_reason));
         }
+        // A token lives `token_lifetime_days` from its login (0: for ever); then the
+        // person logs in again.
+        let lifetime_days = state.config().token_lifetime_days;
+        if lifetime_days > 0
+            && state.now_ms().saturating_sub(owner.created_at_ms)
+                > i64::from(lifetime_days) * 86_400_000
+        {
+            return Err(ApiError::Unauthorized("token expired"));
+        }
         let actor = ActorId::from_str(&owner.actor_id).map_err(|_| {
             ApiError::internal(format!("device {} has a bad actor id", owner.device_id))
         })?;

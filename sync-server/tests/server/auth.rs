@@ -172,7 +172,7 @@ async fn health_answers_and_unknown_routes_are_json_404s() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
-        serde_json::json!({"status": "ok"})
+        serde_json::json!({"status": "ok", "db": "ok"})
     );
     let (status, body) = server
         .send(Request::get("/api/v1/nothing").body(Body::empty()).unwrap())

@@ -377,3 +377,31 @@ fn a_key_that_is_not_a_key_is_named() {
         .to_string();
     assert!(err.contains("key.pem"), "{err}");
 }
+
+#[tokio::test]
+async fn a_token_stops_working_after_its_configured_lifetime_and_a_new_login_works() {
+    let server = TestServer::with_config(|mut c| {
+        c.token_lifetime_days = 1;
+        c
+    });
+    let token = server.login("chaoyang-v1").await.token;
+    server.advance(86_400_000);
+    let (status, _) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "exactly one day old still works");
+    server.advance(1);
+    let (status, body) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_of(&body).error, "unauthorized");
+    let fresh = server.login("chaoyang-v1").await.token;
+    let (status, _) = server.get(&fresh, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // 0: tokens never expire.
+    let forever = TestServer::with_config(|mut c| {
+        c.token_lifetime_days = 0;
+        c
+    });
+    let token = forever.login("chaoyang-v1").await.token;
+    forever.advance(10 * 365 * 86_400_000);
+    assert_eq!(forever.get(&token, "/api/v1/me").await.0, StatusCode::OK);
+}

@@ -161,6 +161,8 @@ pub struct AppState {
 struct Inner {
     config: ServerConfig,
     db: db::Db,
+    /// Bounds the blocking work running at once (see [`AppState::blocking`]).
+    blocking_gate: tokio::sync::Semaphore,
     metrics: metrics::Metrics,
 }
 
@@ -181,6 +183,7 @@ impl AppState {
                 config,
                 db,
                 metrics: metrics::Metrics::default(),
+                blocking_gate: tokio::sync::Semaphore::new(blocking_permits()),
             }),
         })
     }
@@ -207,6 +210,14 @@ impl AppState {
         F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        // At most a few jobs at once (about two per core): more only queue on the one writer
+        // and open ever more SQLite reader connections, and each login's Argon2 takes 19 MiB.
+        let _permit = self
+            .inner
+            .blocking_gate
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(format!("blocking gate closed: {e}")))?;
         let state = self.clone();
         tokio::task::spawn_blocking(move || work(&state))
             .await
@@ -267,6 +278,14 @@ impl AppState {
     pub fn revoke_device(&self, device: DeviceId) -> Result<bool, ServerError> {
         self.revoke_device_with_reason(device, None)
     }
+}
+
+/// How many blocking jobs run at once: two per core, at least four.
+fn blocking_permits() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .saturating_mul(2)
+        .max(4)
 }
 
 fn validate_username(name: &str) -> Result<(), ServerError> {

@@ -133,6 +133,11 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(%mode, "SQLite did not switch to WAL mode");
     }
+    // In WAL mode NORMAL never corrupts the database; a power cut may lose the last
+    // commits, which the devices then send again (the server's sync answer shows it lacks
+    // them, and a device keeps its changes until the server holds them). FULL would fsync
+    // at every commit, the sync write path's main cost.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)
 }

@@ -1219,7 +1219,7 @@ fn first_change_after(
             continue;
         };
         if !attested_content_of(&case).valid_hashes().contains(&signed) {
-            let note = change.message().and_then(|m| ChangeNote::decode(m));
+            let note = change.message().and_then(ChangeNote::decode);
             return Ok(Some(ContentChange {
                 author: note.as_ref().map(|n| n.author.clone()).unwrap_or_default(),
                 device: note

@@ -126,7 +126,7 @@ fn view_of(doc: &Automerge, r: &SignatureReview) -> SignatureView {
         .signature
         .signed_in
         .and_then(|h| doc.get_change_by_hash(&h))
-        .and_then(|c| c.message().and_then(|m| case::ChangeNote::decode(m)))
+        .and_then(|c| c.message().and_then(case::ChangeNote::decode))
         .map(|n| n.author)
         .unwrap_or_default();
     let (mark, fingerprint_photo) = match &rec.mark {

@@ -152,7 +152,7 @@ pub fn field_label_zh(case: &CaseDoc, path: &[String]) -> String {
         ["applicant", key] => known("申请人", key),
         ["members", id, key] => {
             let who = case.members.get(*id).map(|m| m.name.as_str()).unwrap_or("");
-            known(&format!("成员 {who}").trim().to_string(), key)
+            known(format!("成员 {who}").trim(), key)
         }
         ["income", id, key] => {
             let what = case
@@ -160,7 +160,7 @@ pub fn field_label_zh(case: &CaseDoc, path: &[String]) -> String {
                 .get(*id)
                 .map(|i| IncomeCategory::label_of(&i.category))
                 .unwrap_or("");
-            known(&format!("收入 {what}").trim().to_string(), key)
+            known(format!("收入 {what}").trim(), key)
         }
         ["assets", key] => known("财产", key),
         ["expenses", key] => known("刚性支出", key),
@@ -177,7 +177,7 @@ pub fn field_label_zh(case: &CaseDoc, path: &[String]) -> String {
                 .get(*id)
                 .map(|v| v.name.as_str())
                 .unwrap_or("");
-            known(&format!("邻里访问 {who}").trim().to_string(), key)
+            known(format!("邻里访问 {who}").trim(), key)
         }
         [key] => {
             let f = field(key);

@@ -160,15 +160,24 @@ pub(crate) fn case_lifecycle(
     view_of(&doc, id, session.role, now_ms)
 }
 
+/// Who may record a section, in which states of the case, and what it is called.
+struct SectionRule<'a> {
+    roles: &'a [Role],
+    states: &'a [LifecycleState],
+    what: &'a str,
+}
+
 /// Writes a section entry after checking the session's role and the case's state.
 fn write_section(
     store: &mut Store,
     actor: &ActorId,
     now_ms: i64,
     id: Option<CaseId>,
-    roles: &[Role],
-    states: &[LifecycleState],
-    what: &str,
+    SectionRule {
+        roles,
+        states,
+        what,
+    }: SectionRule<'_>,
     make: impl FnOnce(&SessionRow, &LifecycleDoc, &CaseDoc) -> CoreResult<Entry>,
 ) -> CoreResult<LifecycleView> {
     let session = enrolled(store)?;
@@ -222,9 +231,11 @@ pub(crate) fn record_deliberation(
         actor,
         now_ms,
         req.case_id,
-        &[Role::Verifier, Role::Supervisor],
-        &[LifecycleState::Deliberation],
-        "登记群众评议",
+        SectionRule {
+            roles: &[Role::Verifier, Role::Supervisor],
+            states: &[LifecycleState::Deliberation],
+            what: "登记群众评议",
+        },
         |s, _, c| {
             let photos: Vec<&str> = c
                 .active_photos()
@@ -269,9 +280,11 @@ pub(crate) fn record_notice(
         actor,
         now_ms,
         req.case_id,
-        &[Role::Supervisor, Role::Bureau],
-        &[LifecycleState::PublicNotice],
-        "登记公示",
+        SectionRule {
+            roles: &[Role::Supervisor, Role::Bureau],
+            states: &[LifecycleState::PublicNotice],
+            what: "登记公示",
+        },
         |s, _, _| {
             Ok(Entry::Notice(Notice {
                 id: new_id(),
@@ -297,9 +310,11 @@ pub(crate) fn record_objection(
         actor,
         now_ms,
         req.case_id,
-        &[Role::Verifier, Role::Supervisor, Role::Bureau],
-        &[LifecycleState::PublicNotice],
-        "登记公示异议",
+        SectionRule {
+            roles: &[Role::Verifier, Role::Supervisor, Role::Bureau],
+            states: &[LifecycleState::PublicNotice],
+            what: "登记公示异议",
+        },
         |s, lc, _| {
             Ok(Entry::Objection(Objection {
                 id: new_id(),
@@ -326,9 +341,11 @@ pub(crate) fn handle_objection(
         actor,
         now_ms,
         req.case_id,
-        &[Role::Supervisor, Role::Bureau],
-        &[LifecycleState::PublicNotice, LifecycleState::BureauDecision],
-        "处理公示异议",
+        SectionRule {
+            roles: &[Role::Supervisor, Role::Bureau],
+            states: &[LifecycleState::PublicNotice, LifecycleState::BureauDecision],
+            what: "处理公示异议",
+        },
         |s, lc, _| {
             if !lc.objections.iter().any(|o| o.id == req.objection_id) {
                 return Err(field_error("objection_id", "没有这条异议"));
@@ -364,13 +381,15 @@ pub(crate) fn set_recheck_category(
         actor,
         now_ms,
         req.case_id,
-        &[Role::Verifier, Role::Supervisor, Role::Bureau],
-        &[
-            LifecycleState::Active,
-            LifecycleState::Recheck,
-            LifecycleState::Adjusted,
-        ],
-        "设置复核类别",
+        SectionRule {
+            roles: &[Role::Verifier, Role::Supervisor, Role::Bureau],
+            states: &[
+                LifecycleState::Active,
+                LifecycleState::Recheck,
+                LifecycleState::Adjusted,
+            ],
+            what: "设置复核类别",
+        },
         |s, _, _| {
             Ok(Entry::Recheck(RecheckSetting {
                 id: new_id(),
@@ -433,15 +452,17 @@ pub(crate) fn record_spot_check(
         actor,
         now_ms,
         req.case_id,
-        &[Role::Verifier, Role::Supervisor, Role::Bureau],
-        &[
-            LifecycleState::Active,
-            LifecycleState::Recheck,
-            LifecycleState::Adjusted,
-            LifecycleState::Rejected,
-            LifecycleState::Exited,
-        ],
-        "登记抽查复核",
+        SectionRule {
+            roles: &[Role::Verifier, Role::Supervisor, Role::Bureau],
+            states: &[
+                LifecycleState::Active,
+                LifecycleState::Recheck,
+                LifecycleState::Adjusted,
+                LifecycleState::Rejected,
+                LifecycleState::Exited,
+            ],
+            what: "登记抽查复核",
+        },
         |s, _, c| {
             let items = spot_items(c, &req);
             let outcome = match req.outcome.trim() {

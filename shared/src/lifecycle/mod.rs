@@ -67,14 +67,16 @@
 //! resolution. While a fork is open, [`propose`] refuses new transitions (they would only
 //! add a branch) and [`resolve`] records a supervisor's or the bureau's choice.
 //!
-//! # Storing it in the case document (not wired yet)
+//! # Storing it in the case document
 //!
-//! The intended shape: a map `lifecycle` in the case document, created with the case
-//! (nested objects are created once, see `case`), holding each record under its id as one
-//! scalar (the record's JSON), written once and never edited. The document's `status`
-//! field then only caches `derive(..).state` for lists; readers that matter (the server's
-//! ledger, the rules) derive. The server checks each new record with [`transition`] and
-//! the case's facts when it arrives and flags, not drops, one that fails.
+//! [`crate::case::lifecycle_doc`] keeps the records in the case document's root map
+//! `lifecycle`, each under its id as a map of scalars, written once and never edited
+//! (read as the union of every concurrent value of the key, so two devices creating the
+//! map at once lose nothing). The document's `status` field only caches
+//! `derive(..).state` for lists; readers that matter (the app's lifecycle view, the
+//! server's check) derive. The server checks each new record with [`transition`] and the
+//! case's facts at the change that wrote it, and flags, never drops, one that fails
+//! (`sync-server/src/lifecycle_check.rs`).
 
 mod history;
 mod rules;

@@ -43,10 +43,7 @@ pub(crate) fn run(
     request: SyncRequest,
 ) -> Result<SyncResponse, ApiError> {
     let scope = caller.scope();
-    let mut docs = Vec::with_capacity(request.docs.len());
-    for message in request.docs {
-        docs.push(sync_doc(state, caller, &scope, message)?);
-    }
+    let docs = sync_docs(state, caller, &scope, request.docs)?;
     let (mut changed, cursor, more) = match scope.cases() {
         Some(cases) => changed_since(state, cases, request.cursor)?,
         None => (Vec::new(), request.cursor, false),
@@ -149,6 +146,45 @@ fn scope_changes(
     };
     tx.commit()?;
     Ok(ScopeChanges { gone, backfill })
+}
+
+/// Answers a request's documents, in order. Many documents (a tablet's first sync asks
+/// for hundreds at a time) are answered on two threads: loading a document and making its
+/// message is Automerge work that runs in parallel (writes still take the one writer).
+fn sync_docs(
+    state: &AppState,
+    caller: &Caller,
+    scope: &Scope,
+    messages: Vec<DocMessage>,
+) -> Result<Vec<DocReply>, ApiError> {
+    const PARALLEL_FROM: usize = 16;
+    if messages.len() < PARALLEL_FROM {
+        return messages
+            .into_iter()
+            .map(|m| sync_doc(state, caller, scope, m))
+            .collect();
+    }
+    let mut first = messages;
+    let second = first.split_off(first.len() / 2);
+    let (a, b) = std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            second
+                .into_iter()
+                .map(|m| sync_doc(state, caller, scope, m))
+                .collect::<Result<Vec<_>, ApiError>>()
+        });
+        let mine = first
+            .into_iter()
+            .map(|m| sync_doc(state, caller, scope, m))
+            .collect::<Result<Vec<_>, ApiError>>();
+        let theirs = other
+            .join()
+            .unwrap_or_else(|_| Err(ApiError::internal("a sync worker thread panicked")));
+        (mine, theirs)
+    });
+    let mut out = a?;
+    out.extend(b?);
+    Ok(out)
 }
 
 /// The ids of the cases in scope written after `cursor` (in write order, at most

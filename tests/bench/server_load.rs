@@ -488,6 +488,23 @@ async fn get(http: &reqwest::Client, url: &str, token: &str, path: &str) -> (Dur
     (t.elapsed(), body)
 }
 
+/// 2. A supervisor's fresh tablet (a real app core) syncs the street's cases.
+async fn initial_sync(url: &str) {
+    let tablet = TestDevice::new();
+    tablet.enrol(&url, &format!("{TABLET_STREET}-sup")).await;
+    let t = Instant::now();
+    let report = tablet.core.sync_now().await.expect("initial sync");
+    let time = t.elapsed();
+    let listed = tablet.core.list_cases("").expect("list").len();
+    println!(
+        "initial sync of the {listed} cases of {TABLET_STREET} to its supervisor's fresh tablet: {:.2?}, {} rounds, {} KiB down",
+        time,
+        report.rounds,
+        report.bytes_received / 1024
+    );
+    assert_eq!(listed, 2_000, "the tablet holds the street's every case");
+}
+
 /// 4. Filtered queries over the whole district (bureau staff), each run 20 times.
 async fn queries(http: &reqwest::Client, url: &str, token: &str) {
     let queries = [
@@ -535,6 +552,28 @@ fn main() {
 
         // `HECHA_BENCH_ONLY=push`: only the 500-device push, over 1,000 seeded cases (for
         // trying a change to the write path quickly).
+        if std::env::var("HECHA_BENCH_ONLY").as_deref() == Ok("tablet") {
+            // Only the tablet's initial sync, over the street's 2,000 cases alone.
+            let docs: Vec<Vec<u8>> = (0..20_000)
+                .filter(|i| unit_of(*i) == TABLET_STREET)
+                .map(|i| {
+                    create_document(
+                        ActorId::from(vec![0x5e; 8]),
+                        &case(i, TABLET_STREET, CaseId::new_random()),
+                        &note(),
+                        YEAR_START_MS,
+                    )
+                    .expect("create a case document")
+                    .save()
+                })
+                .collect();
+            server
+                .state()
+                .import_cases(&UnitId::new(TABLET_STREET).expect("unit"), None, &docs)
+                .expect("import");
+            initial_sync(&url).await;
+            return;
+        }
         if std::env::var("HECHA_BENCH_ONLY").as_deref() == Ok("push") {
             seed(&server, 0, 1_000);
             println!("--- 3. 500 devices pushing new visit documents (1,000 cases seeded) ---");
@@ -545,25 +584,17 @@ fn main() {
         let mut seeded = 0;
         for docs in [1_000, 10_000, 20_000] {
             let time = seed(&server, seeded, docs);
-            println!("(seeded {} more documents straight into the store in {:.1?})", docs - seeded, time);
+            println!(
+                "(seeded {} more documents straight into the store in {:.1?})",
+                docs - seeded,
+                time
+            );
             seeded = docs;
             noop_cost(&http, &url, &verifier.token, docs).await;
         }
 
         println!("--- 2. initial sync of one street's cases to a fresh tablet ---");
-        let tablet = TestDevice::new();
-        tablet.enrol(&url, &format!("{TABLET_STREET}-sup")).await;
-        let t = Instant::now();
-        let report = tablet.core.sync_now().await.expect("initial sync");
-        let time = t.elapsed();
-        let listed = tablet.core.list_cases("").expect("list").len();
-        println!(
-            "initial sync of {listed} {TABLET_STREET} cases (of 20,000) to a fresh tablet: {:.2?}, {} rounds, {} KiB down",
-            time,
-            report.rounds,
-            report.bytes_received / 1024
-        );
-        assert_eq!(listed, 2_000, "the tablet holds the street's every case");
+        initial_sync(&url).await;
 
         println!("--- 4./5. queries and the XLSX export over 20,000 cases (bureau staff) ---");
         queries(&http, &url, &bureau.token).await;

@@ -4,8 +4,8 @@
 //! meet the step's preconditions. A record that fails is FLAGGED, never dropped (the
 //! Automerge history is immutable and other devices already hold it): one row in
 //! `lifecycle_flags` with the reason in Chinese, listed with the case
-//! (`GET /api/v1/cases/{id}/lifecycle-flags`) and counted per unit (`GET
-//! /api/v1/stats/lifecycle-flags`).
+//! (`GET /api/v1/cases/{id}/lifecycle-flags`) and listed for the caller's scope
+//! (`GET /api/v1/stats/lifecycle-flags`).
 
 use std::collections::BTreeSet;
 

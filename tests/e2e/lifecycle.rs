@@ -415,6 +415,13 @@ async fn a_step_made_with_a_wrong_clock_is_kept_and_flagged() {
         "不能执行“公示期满报批”：公示期未满：已公示2天，须满7天"
     );
     assert_eq!(status_on_server(&server, id).await, "bureau_decision");
+    // The bureau's list of flagged steps names the case.
+    let listed = get_json(&server, "bureau-staff", "/api/v1/stats/lifecycle-flags").await;
+    assert_eq!(listed[0]["applicant_name"], "周桂兰");
+    assert_eq!(listed[0]["unit"], "xinghai");
+    assert_eq!(listed[0]["case_id"], id.to_string());
+    let other_unit = get_json(&server, "renminlu-sup", "/api/v1/stats/lifecycle-flags").await;
+    assert_eq!(other_unit, serde_json::json!([]));
     // A verifier of another unit cannot see them.
     let token = server.login("renminlu-v1").await.token;
     let hidden = reqwest::Client::new()

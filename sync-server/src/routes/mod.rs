@@ -48,6 +48,10 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/cases/{id}/lifecycle-flags",
             get(spot_checks::lifecycle_flags),
         )
+        .route(
+            "/api/v1/stats/lifecycle-flags",
+            get(spot_checks::flag_list),
+        )
         .route("/api/v1/cases/{id}/document", get(case_read::document))
         .route(
             "/api/v1/cases/{id}/document.automerge",

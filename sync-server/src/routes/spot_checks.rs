@@ -11,7 +11,9 @@
 //!   sync it; audited as `assign_case`).
 //! - `GET /api/v1/spot-checks` lists the draws, newest first.
 //! - `GET /api/v1/cases/{id}/lifecycle-flags`: the case's lifecycle records the server's
-//!   re-check flagged (same scope rules as the case's history).
+//!   re-check flagged (same scope rules as the case's history);
+//!   `GET /api/v1/stats/lifecycle-flags` every flagged record of the caller's scope with
+//!   its case's unit and applicant (bureau staff: all units; IT admins: refused).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -339,6 +341,81 @@ pub(crate) async fn lifecycle_flags(
                         _ => return Err(ApiError::Unavailable),
                     }
                     Ok(lifecycle_check::flags_of(conn, case_id)?)
+                })
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+/// One flagged lifecycle record with its case, for the flag list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlaggedRecord {
+    pub unit: String,
+    pub applicant_name: String,
+    #[serde(flatten)]
+    pub flag: LifecycleFlag,
+}
+
+/// `GET /api/v1/stats/lifecycle-flags`: the flagged lifecycle records of the caller's
+/// scope (bureau staff: every unit; others: their unit), newest first, at most 1000.
+pub(crate) async fn flag_list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<FlaggedRecord>>, ApiError> {
+    let unit = match caller.user.role {
+        Role::Admin => return Err(ApiError::Forbidden("IT admins see no case content")),
+        Role::Bureau => String::new(),
+        Role::Verifier | Role::Supervisor => caller.user.unit.to_string(),
+    };
+    let answer = state
+        .blocking(move |state| {
+            state
+                .db()
+                .read(|conn| -> Result<Vec<FlaggedRecord>, ApiError> {
+                    let mut stmt = conn.prepare(
+                        "SELECT c.unit, c.applicant_name, f.case_id, f.record_id, f.transition,
+                            f.reason, f.message, f.user_id, f.device_id, f.record_at_ms,
+                            f.flagged_at_ms
+                     FROM lifecycle_flags f JOIN cases c ON c.case_id = f.case_id
+                     WHERE ?1 = '' OR c.unit = ?1
+                     ORDER BY f.flagged_at_ms DESC, f.record_id LIMIT 1000",
+                    )?;
+                    let rows = stmt
+                        .query_map([unit], |r| {
+                            let case_id: String = r.get(2)?;
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                case_id,
+                                LifecycleFlag {
+                                    case_id: CaseId::from_random_bytes([0; 16]),
+                                    record_id: r.get(3)?,
+                                    transition: r.get(4)?,
+                                    reason: r.get(5)?,
+                                    message: r.get(6)?,
+                                    user_id: r
+                                        .get::<_, Option<String>>(7)?
+                                        .and_then(|s| s.parse().ok()),
+                                    device_id: r
+                                        .get::<_, Option<String>>(8)?
+                                        .and_then(|s| s.parse().ok()),
+                                    record_at_ms: r.get(9)?,
+                                    flagged_at_ms: r.get(10)?,
+                                },
+                            ))
+                        })?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(rows
+                        .into_iter()
+                        .filter_map(|(unit, applicant_name, case_id, mut flag)| {
+                            flag.case_id = case_id.parse().ok()?;
+                            Some(FlaggedRecord {
+                                unit,
+                                applicant_name,
+                                flag,
+                            })
+                        })
+                        .collect())
                 })
         })
         .await?;

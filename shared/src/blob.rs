@@ -197,7 +197,10 @@ mod tests {
     #[test]
     fn content_ranges_parse_strictly_and_print_back() {
         let r = ContentRange::parse("bytes 0-262143/1000000").unwrap();
-        assert_eq!((r.start, r.end, r.total, r.len()), (0, 262_143, 1_000_000, 262_144));
+        assert_eq!(
+            (r.start, r.end, r.total, r.len()),
+            (0, 262_143, 1_000_000, 262_144)
+        );
         assert!(!r.is_last());
         assert_eq!(r.to_string(), "bytes 0-262143/1000000");
         assert!(ContentRange::parse("bytes 999-999/1000").unwrap().is_last());

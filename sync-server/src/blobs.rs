@@ -18,7 +18,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use hecha_shared::blob::{is_sha256_hex, BlobStatus, ContentRange, MAX_BLOB_BYTES, MAX_CHUNK_BYTES};
+use hecha_shared::blob::{
+    is_sha256_hex, BlobStatus, ContentRange, MAX_BLOB_BYTES, MAX_CHUNK_BYTES,
+};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Caller, Scope};
@@ -208,9 +210,9 @@ pub(crate) fn put_chunk(
     fs::create_dir_all(dir).map_err(|e| io_error("create dir", e))?;
     fs::rename(&partial, &target).map_err(|e| io_error("rename", e))?;
     sync_dir(dir);
-    state.db().write(|conn| {
-        db::blobs::mark_complete(conn, sha256, range.total, caller.device_id, now)
-    })?;
+    state
+        .db()
+        .write(|conn| db::blobs::mark_complete(conn, sha256, range.total, caller.device_id, now))?;
     tracing::info!(sha256, size = range.total, device_id = %caller.device_id, "blob received");
     Ok(BlobStatus {
         sha256: sha256.to_string(),
@@ -276,7 +278,10 @@ mod tests {
     fn names_that_are_not_sha256_hex_are_bad_requests() {
         assert!(parse_name(&"ab".repeat(32)).is_ok());
         for bad in ["", "../x", &"AB".repeat(32), &"a".repeat(65)] {
-            assert!(matches!(parse_name(bad), Err(ApiError::BadRequest(_))), "{bad}");
+            assert!(
+                matches!(parse_name(bad), Err(ApiError::BadRequest(_))),
+                "{bad}"
+            );
         }
     }
 

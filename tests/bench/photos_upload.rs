@@ -94,7 +94,11 @@ fn scene(width: u32, height: u32, seed: u32) -> Vec<u8> {
                 && (y - wall_top) % 260 > 70
                 && (y - wall_top) % 260 < 190;
             if window {
-                (40.0 + texture * 30.0, 60.0 + texture * 30.0, 80.0 + texture * 40.0)
+                (
+                    40.0 + texture * 30.0,
+                    60.0 + texture * 30.0,
+                    80.0 + texture * 40.0,
+                )
             } else {
                 (
                     170.0 + texture * 50.0,
@@ -127,10 +131,13 @@ fn scene(width: u32, height: u32, seed: u32) -> Vec<u8> {
 }
 
 fn id_number(n: usize) -> String {
-    let first17 = format!("6402021960{:02}{:02}{:03}", 1 + n % 12, 1 + n % 28, n % 1000);
-    with_check_digit(&first17)
-        .expect("fixture id")
-        .to_string()
+    let first17 = format!(
+        "6402021960{:02}{:02}{:03}",
+        1 + n % 12,
+        1 + n % 28,
+        n % 1000
+    );
+    with_check_digit(&first17).expect("fixture id").to_string()
 }
 
 /// A complete visit's form: applicant, three members, income, assets, housing, hardship,
@@ -274,7 +281,9 @@ async fn upload_throughput() {
     let t = Instant::now();
     for i in 0..DEVICES {
         let device = TestDevice::new();
-        device.enrol(&server.url(), &accounts[i % accounts.len()]).await;
+        device
+            .enrol(&server.url(), &accounts[i % accounts.len()])
+            .await;
         devices.push(device);
     }
     let enrol_time = t.elapsed();
@@ -450,9 +459,16 @@ async fn visit_bytes() {
             .add_photo(photo_request(case_id, kinds[k], source))
             .expect("photo");
     }
-    let before = proxy.stats().bytes_up.load(std::sync::atomic::Ordering::SeqCst);
+    let before = proxy
+        .stats()
+        .bytes_up
+        .load(std::sync::atomic::Ordering::SeqCst);
     let report = device.core.sync_now().await.expect("sync the visit");
-    let wire = proxy.stats().bytes_up.load(std::sync::atomic::Ordering::SeqCst) - before;
+    let wire = proxy
+        .stats()
+        .bytes_up
+        .load(std::sync::atomic::Ordering::SeqCst)
+        - before;
 
     println!("--- one complete visit as it travels ---");
     for (p, time) in processed.iter().zip(&pipeline_times) {

@@ -66,7 +66,12 @@ fn photo(case_id: CaseId, kind: &str, bytes: &[u8]) -> AddPhotoRequest {
 fn bytes_of(data_url: &str) -> Vec<u8> {
     let payload = data_url
         .strip_prefix("data:image/jpeg;base64,")
-        .unwrap_or_else(|| panic!("not a JPEG data URL: {}", &data_url[..40.min(data_url.len())]));
+        .unwrap_or_else(|| {
+            panic!(
+                "not a JPEG data URL: {}",
+                &data_url[..40.min(data_url.len())]
+            )
+        });
     STANDARD.decode(payload).expect("base64")
 }
 
@@ -111,7 +116,9 @@ async fn photos_taken_offline_reach_the_server_and_a_supervisor_sees_thumbnails_
     assert_eq!(outside.kind_label_zh, "房屋外景");
     let shown = a.core.get_case(id).unwrap().photos;
     assert_eq!(shown.len(), 2);
-    assert!(shown.iter().all(|p| p.local_full && p.thumb_data_url.is_some()));
+    assert!(shown
+        .iter()
+        .all(|p| p.local_full && p.thumb_data_url.is_some()));
     assert_eq!(a.core.sync_status().unwrap().photos_pending, 2);
 
     let offline = a.core.sync_now().await.unwrap_err();
@@ -131,10 +138,18 @@ async fn photos_taken_offline_reach_the_server_and_a_supervisor_sees_thumbnails_
     let b = TestDevice::new();
     b.enrol(&server.url(), "chaoyang-sup").await;
     b.core.sync_now().await.expect("supervisor sync");
-    let seen = b.core.get_case(id).expect("case on the supervisor's device").photos;
+    let seen = b
+        .core
+        .get_case(id)
+        .expect("case on the supervisor's device")
+        .photos;
     assert_eq!(seen.len(), 2);
     for p in &seen {
-        let thumb = bytes_of(p.thumb_data_url.as_deref().expect("thumbnail fetched eagerly"));
+        let thumb = bytes_of(
+            p.thumb_data_url
+                .as_deref()
+                .expect("thumbnail fetched eagerly"),
+        );
         assert_eq!(sha(&thumb), p.thumb_sha256);
         assert!(!p.local_full, "full images are fetched on demand only");
     }
@@ -144,11 +159,20 @@ async fn photos_taken_offline_reach_the_server_and_a_supervisor_sees_thumbnails_
             .find(|p| p.sha256 == outside.sha256)
             .and_then(|p| p.thumb_data_url.clone())
     );
-    let full = bytes_of(&b.core.photo_full(&outside.sha256).await.expect("full on demand"));
+    let full = bytes_of(
+        &b.core
+            .photo_full(&outside.sha256)
+            .await
+            .expect("full on demand"),
+    );
     assert_eq!(sha(&full), outside.sha256);
     let seen = b.core.get_case(id).unwrap().photos;
-    assert!(seen.iter().any(|p| p.sha256 == outside.sha256 && p.local_full));
-    assert!(seen.iter().any(|p| p.sha256 == card.sha256 && !p.local_full));
+    assert!(seen
+        .iter()
+        .any(|p| p.sha256 == outside.sha256 && p.local_full));
+    assert!(seen
+        .iter()
+        .any(|p| p.sha256 == card.sha256 && !p.local_full));
 
     // A removal is a flag that syncs like any edit.
     a.core.remove_photo(id, &card.sha256).expect("remove");
@@ -177,7 +201,10 @@ async fn an_upload_cut_mid_way_resumes_without_resending_what_arrived() {
     let a = TestDevice::new();
     a.enrol(&proxy.url(), "chaoyang-v1").await;
     let id = a.core.save_case(household("李建国")).unwrap();
-    a.core.sync_now().await.expect("the case reaches the server");
+    a.core
+        .sync_now()
+        .await
+        .expect("the case reaches the server");
 
     let big = a
         .core
@@ -199,7 +226,11 @@ async fn an_upload_cut_mid_way_resumes_without_resending_what_arrived() {
 
     let token = server.login("chaoyang-v1").await.token;
     let status: BlobStatus = reqwest::Client::new()
-        .get(format!("{}/api/v1/blobs/{}/status", server.url(), big.sha256))
+        .get(format!(
+            "{}/api/v1/blobs/{}/status",
+            server.url(),
+            big.sha256
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -210,7 +241,7 @@ async fn an_upload_cut_mid_way_resumes_without_resending_what_arrived() {
     let held = status.received;
     assert!(!status.complete);
     assert!(
-        held >= CHUNK_BYTES && held < total && held % CHUNK_BYTES == 0,
+        held >= CHUNK_BYTES && held < total && held.is_multiple_of(CHUNK_BYTES),
         "the server keeps the whole chunks that arrived: {held} of {total}"
     );
     assert!(server_blob(&server, &big.sha256).is_none());
@@ -256,7 +287,11 @@ async fn a_bad_photo_file_gets_the_typed_error_and_leaves_the_case_untouched() {
     huge[sof + 5..sof + 9].copy_from_slice(&[0xea, 0x60, 0xea, 0x60]);
     let cases: [(&str, Vec<u8>, &str); 4] = [
         ("truncated JPEG", truncated, "损坏"),
-        ("not an image", "这不是照片，是一段文字".as_bytes().to_vec(), "不是图片"),
+        (
+            "not an image",
+            "这不是照片，是一段文字".as_bytes().to_vec(),
+            "不是图片",
+        ),
         ("absurd dimensions", huge, "尺寸过大"),
         ("empty", Vec::new(), "空"),
     ];

@@ -64,9 +64,7 @@ async fn put_chunk(
     if let Some(range) = content_range {
         request = request.header(header::CONTENT_RANGE, range);
     }
-    server
-        .send(request.body(Body::from(chunk)).unwrap())
-        .await
+    server.send(request.body(Body::from(chunk)).unwrap()).await
 }
 
 /// Sends `bytes[start..end]` as one chunk of a blob of `bytes.len()`.
@@ -79,7 +77,14 @@ async fn send_range(
     end: usize,
 ) -> (StatusCode, Vec<u8>) {
     let range = format!("bytes {start}-{}/{}", end - 1, bytes.len());
-    put_chunk(server, token, name, Some(&range), bytes[start..end].to_vec()).await
+    put_chunk(
+        server,
+        token,
+        name,
+        Some(&range),
+        bytes[start..end].to_vec(),
+    )
+    .await
 }
 
 fn status_of(body: &[u8]) -> BlobStatus {
@@ -144,7 +149,10 @@ async fn an_upload_cut_off_resumes_from_what_the_server_holds() {
     // Back online, the device asks where to go on from.
     let (_, body) = status(&server, &token, &name).await;
     let held = status_of(&body);
-    assert_eq!((held.size, held.received, held.complete), (600_000, 262_144, false));
+    assert_eq!(
+        (held.size, held.received, held.complete),
+        (600_000, 262_144, false)
+    );
 
     // Sending from the start again is refused: those bytes are there already.
     let (code, body) = send_range(&server, &token, &name, &photo, 0, 262_144).await;
@@ -162,7 +170,11 @@ async fn an_upload_cut_off_resumes_from_what_the_server_holds() {
     assert_eq!(code, StatusCode::OK);
     assert_eq!(sha(&got), name);
     assert_eq!(got, photo);
-    assert_eq!(stored_files(&server), vec![name.clone()], "no partial file left");
+    assert_eq!(
+        stored_files(&server),
+        vec![name.clone()],
+        "no partial file left"
+    );
 }
 
 #[tokio::test]
@@ -185,8 +197,16 @@ async fn bytes_that_do_not_hash_to_the_name_are_refused_and_nothing_is_kept() {
     assert!(error.message.contains("校验失败"), "{}", error.message);
 
     let (_, body) = status(&server, &token, &name).await;
-    assert_eq!(status_of(&body).received, 0, "the partial upload was discarded");
-    assert!(stored_files(&server).is_empty(), "{:?}", stored_files(&server));
+    assert_eq!(
+        status_of(&body).received,
+        0,
+        "the partial upload was discarded"
+    );
+    assert!(
+        stored_files(&server).is_empty(),
+        "{:?}",
+        stored_files(&server)
+    );
     let (code, _) = server.get(&token, &format!("/api/v1/blobs/{name}")).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
 
@@ -234,7 +254,10 @@ async fn a_blob_the_server_holds_is_never_taken_twice() {
     let (code, body) = send_range(&server, second.token(), &name, &photo, 0, 10_000).await;
     assert_eq!(code, StatusCode::OK);
     assert!(status_of(&body).complete);
-    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), modified);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified
+    );
     assert_eq!(std::fs::read(&path).unwrap(), photo);
 }
 
@@ -338,7 +361,14 @@ async fn malformed_requests_get_a_4xx_and_change_nothing() {
         assert_eq!(error_of(&body).error, "bad_request", "{range:?}");
     }
     // The range and the body disagree.
-    let (code, _) = put_chunk(&server, &token, &name, Some("bytes 0-99/10000"), photo.clone()).await;
+    let (code, _) = put_chunk(
+        &server,
+        &token,
+        &name,
+        Some("bytes 0-99/10000"),
+        photo.clone(),
+    )
+    .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     // Names that are not SHA-256 hex.
     for bad in ["abc", "..%2F..%2Fetc%2Fpasswd", &name.to_uppercase()] {

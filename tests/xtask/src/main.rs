@@ -42,7 +42,7 @@ enum Cmd {
     /// sync cost at 20 and 2,000 documents, push and initial sync; `photos`: the photo
     /// pipeline on a 12-megapixel JPEG. Without a name, both.
     Bench {
-        #[arg(value_parser = ["sync", "server_load", "photos"])]
+        #[arg(value_parser = ["sync", "server_load", "photos", "photos_upload"])]
         name: Option<String>,
     },
 }
@@ -157,7 +157,7 @@ pub fn output(c: &mut Command) -> Result<String> {
 
 /// Runs the named benchmark, or all of them.
 fn bench(root: &Path, name: Option<&str>) -> Result<()> {
-    let all = [("sync", "hecha-e2e"), ("server_load", "hecha-e2e"), ("photos", "hecha-core")];
+    let all = [("sync", "hecha-e2e"), ("server_load", "hecha-e2e"), ("photos", "hecha-core"), ("photos_upload", "hecha-e2e")];
     for (bench, package) in all.iter().filter(|(b, _)| name.is_none_or(|n| n == *b)) {
         step(&format!("benchmark `{bench}`"));
         run_cmd(cmd("cargo", root).args(["bench", "-p", package, "--bench", bench]))?;

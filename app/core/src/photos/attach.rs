@@ -108,14 +108,11 @@ pub(crate) fn add_photo(inner: &Inner, req: AddPhotoRequest) -> CoreResult<Photo
     inner.with_store(|s| {
         let (mut doc, mut c) = load_case(s, &actor, req.case_id)?;
         let (note, user_id) = note(s, "add_photo")?;
-        let entry = c
-            .photos
-            .entry(processed.sha256.clone())
-            .or_insert_with(|| {
-                let mut photo = processed.photo_ref(now);
-                photo.added_by = user_id;
-                photo
-            });
+        let entry = c.photos.entry(processed.sha256.clone()).or_insert_with(|| {
+            let mut photo = processed.photo_ref(now);
+            photo.added_by = user_id;
+            photo
+        });
         entry.removed = false;
         let photo = entry.clone();
         let tx = s.transaction()?;
@@ -205,7 +202,10 @@ pub(crate) fn local_data_url(blobs: &BlobStore, sha256: &str) -> CoreResult<Opti
     if !is_sha256_hex(sha256) {
         return Ok(None);
     }
-    Ok(blobs.get(sha256).map_err(blob_error)?.map(|b| jpeg_data_url(&b)))
+    Ok(blobs
+        .get(sha256)
+        .map_err(blob_error)?
+        .map(|b| jpeg_data_url(&b)))
 }
 
 /// A photo's full image: from this device, or fetched from the server on demand.

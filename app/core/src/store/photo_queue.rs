@@ -140,6 +140,13 @@ pub(crate) fn set_upload_error(conn: &Connection, sha256: &str, error: &str) -> 
     Ok(())
 }
 
+/// Forgets a blob to send whose case is no longer on this device (it left the account's
+/// scope): the server would never take it.
+pub(crate) fn forget_upload(conn: &Connection, sha256: &str) -> CoreResult<()> {
+    conn.execute("DELETE FROM photo_uploads WHERE sha256 = ?1", [sha256])?;
+    Ok(())
+}
+
 /// Photos taken here with a blob the server does not hold yet.
 pub(crate) fn pending_photo_count(conn: &Connection) -> CoreResult<u32> {
     Ok(conn.query_row(
@@ -162,8 +169,16 @@ pub(crate) fn queue_thumbnails(
         "INSERT OR IGNORE INTO photo_fetches (sha256, photo, case_id, queued_at_ms)
          VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for p in photos.iter().filter(|p| !p.removed && !p.thumb_sha256.is_empty()) {
-        stmt.execute(params![p.thumb_sha256, p.sha256, case_id.to_string(), now_ms])?;
+    for p in photos
+        .iter()
+        .filter(|p| !p.removed && !p.thumb_sha256.is_empty())
+    {
+        stmt.execute(params![
+            p.thumb_sha256,
+            p.sha256,
+            case_id.to_string(),
+            now_ms
+        ])?;
     }
     Ok(())
 }
@@ -235,7 +250,11 @@ mod tests {
         assert_eq!(order, vec![h('b'), h('a'), h('c')]);
 
         mark_uploaded(c, &h('b'), 40).unwrap();
-        assert_eq!(pending_photo_count(c).unwrap(), 2, "its full image is still to send");
+        assert_eq!(
+            pending_photo_count(c).unwrap(),
+            2,
+            "its full image is still to send"
+        );
         mark_uploaded(c, &h('a'), 41).unwrap();
         assert_eq!(pending_photo_count(c).unwrap(), 1);
         // Queuing a sent blob again does not make it pending.

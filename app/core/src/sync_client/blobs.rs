@@ -14,8 +14,8 @@ use super::http::status_error;
 use crate::blobs::BlobError;
 use crate::error::{CoreError, CoreResult};
 use crate::photos::attach::blob_error;
-use crate::store::photo_queue;
 use crate::store::session::SessionRow;
+use crate::store::{cases, photo_queue};
 use crate::Inner;
 
 fn endpoint(session: &SessionRow, sha256: &str, suffix: &str) -> String {
@@ -130,6 +130,13 @@ pub(crate) async fn upload_pending(
 ) -> CoreResult<()> {
     let pending = inner.with_store(|s| photo_queue::pending_uploads(s.conn()))?;
     for upload in pending {
+        let case_here =
+            inner.with_store(|s| Ok(cases::get(s.conn(), upload.case_id)?.is_some()))?;
+        if !case_here {
+            tracing::warn!(sha256 = %upload.sha256, case_id = %upload.case_id, "photo of a case no longer on this device: not sent");
+            inner.with_store(|s| photo_queue::forget_upload(s.conn(), &upload.sha256))?;
+            continue;
+        }
         let Some(bytes) = inner.blobs.get(&upload.sha256).map_err(blob_error)? else {
             tracing::error!(sha256 = %upload.sha256, "a queued photo file is missing from the blob area");
             inner.with_store(|s| {
@@ -207,7 +214,8 @@ pub(crate) async fn fetch_thumbnails(
 ) -> CoreResult<()> {
     let queued = inner.with_store(|s| photo_queue::pending_fetches(s.conn()))?;
     for fetch in queued {
-        if !inner.blobs.has(&fetch.sha256).map_err(blob_error)? {
+        let case_here = inner.with_store(|s| Ok(cases::get(s.conn(), fetch.case_id)?.is_some()))?;
+        if case_here && !inner.blobs.has(&fetch.sha256).map_err(blob_error)? {
             match fetch_blob(inner, session, &fetch.sha256).await {
                 Ok(Some(bytes)) => report.bytes_received += bytes.len() as u64,
                 Ok(None) => continue,

@@ -177,18 +177,20 @@ pub fn restore(
             from.display()
         )));
     }
-    if is_nonempty_dir(data_dir)? {
-        if !force {
-            return Err(MaintenanceError::Refused(format!(
-                "{} is not empty; pass --force to replace its database and blobs",
-                data_dir.display()
-            )));
-        }
-        for name in [
-            DB_FILE.to_string(),
-            format!("{DB_FILE}-wal"),
-            format!("{DB_FILE}-shm"),
-        ] {
+    let replacing = is_nonempty_dir(data_dir)?;
+    if replacing && !force {
+        return Err(MaintenanceError::Refused(format!(
+            "{} is not empty; pass --force to replace its database and blobs",
+            data_dir.display()
+        )));
+    }
+    fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+    // Copy under a temporary name first: the old database is removed only once the new one
+    // is complete beside it, and a cut-short copy is never taken for a database.
+    let partial = data_dir.join(format!("{DB_FILE}.restoring"));
+    fs::copy(&source_db, &partial).map_err(io(&partial))?;
+    if replacing {
+        for name in [format!("{DB_FILE}-wal"), format!("{DB_FILE}-shm")] {
             let path = data_dir.join(name);
             if path.exists() {
                 fs::remove_file(&path).map_err(io(&path))?;
@@ -199,11 +201,6 @@ pub fn restore(
             fs::remove_dir_all(&blobs).map_err(io(&blobs))?;
         }
     }
-    fs::create_dir_all(data_dir).map_err(io(data_dir))?;
-    // Copy under a temporary name, then rename: a cut-short copy is never taken for a
-    // database.
-    let partial = data_dir.join(format!("{DB_FILE}.restoring"));
-    fs::copy(&source_db, &partial).map_err(io(&partial))?;
     let target = data_dir.join(DB_FILE);
     fs::rename(&partial, &target).map_err(io(&target))?;
     let (blobs, _) = copy_blobs(&from.join(BLOBS_DIR), &data_dir.join(BLOBS_DIR))?;

@@ -249,6 +249,17 @@ async fn a_backup_taken_while_serving_restores_to_the_same_cases_and_blobs() {
         .unwrap_err()
         .to_string();
     assert!(refused.contains("--force"), "{refused}");
+
+    // With --force an old data directory's database and blobs are replaced.
+    let old = server.dir.path().join("old");
+    std::fs::create_dir_all(old.join(BLOBS_DIR).join("zz")).unwrap();
+    std::fs::write(old.join(DB_FILE), b"not a database").unwrap();
+    std::fs::write(old.join(BLOBS_DIR).join("zz").join("x"), b"old").unwrap();
+    let r = maintenance::restore(&report.dir, &old, true).unwrap();
+    assert_eq!((r.cases, r.blobs), (2, 1));
+    assert!(!old.join(BLOBS_DIR).join("zz").exists());
+    assert!(!old.join(format!("{DB_FILE}.restoring")).exists());
+    assert!(maintenance::check(&old, false).unwrap().is_clean());
 }
 
 #[tokio::test]

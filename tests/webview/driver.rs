@@ -66,6 +66,16 @@ where
     F: FnOnce(Ui) -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_with_data_dir(scenario, None, body)
+}
+
+/// Like [`run`], on the data directory `data_dir` when given (kept afterwards: a later
+/// launch on it finds what this one left, as after closing and reopening the app).
+pub fn run_with_data_dir<F, Fut>(scenario: &str, data_dir: Option<&Path>, body: F)
+where
+    F: FnOnce(Ui) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let _serial = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -74,7 +84,7 @@ where
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let app = runtime.block_on(App::launch(scenario));
+    let app = runtime.block_on(App::launch(scenario, data_dir));
     let ui = app.ui.clone();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(body(ui))));
     if outcome.is_err() {
@@ -89,19 +99,30 @@ where
 /// The launched app: the session, the driver process, the app's own data directory.
 struct App {
     ui: Ui,
-    // Dropped after the session is closed: stops tauri-driver, then removes the data dir.
+    // Dropped after the session is closed: stops tauri-driver, then removes the data dir
+    // (when it is the launch's own).
     driver: Driver,
-    _data_dir: tempfile::TempDir,
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl App {
-    async fn launch(scenario: &str) -> App {
+    async fn launch(scenario: &str, given: Option<&Path>) -> App {
         let setup = Setup::from_env();
-        let data_dir = tempfile::Builder::new()
-            .prefix("hecha-webview-")
-            .tempdir()
-            .expect("temp data dir");
-        let driver = Driver::start(&setup, scenario, data_dir.path());
+        let own = match given {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("hecha-webview-")
+                    .tempdir()
+                    .expect("temp data dir"),
+            ),
+        };
+        let data_path: PathBuf = match (&own, given) {
+            (Some(dir), _) => dir.path().to_path_buf(),
+            (None, Some(path)) => path.to_path_buf(),
+            (None, None) => unreachable!("one of the two is set"),
+        };
+        let driver = Driver::start(&setup, scenario, &data_path);
 
         let capabilities = json!({
             "browserName": "wry",
@@ -133,7 +154,7 @@ impl App {
             "[{scenario}] WebDriver session {session} started in {:.1}s, app data dir {}\n\
              [{scenario}] capabilities: {answered}\n[{scenario}] driver log: {}",
             started.elapsed().as_secs_f64(),
-            data_dir.path().display(),
+            data_path.display(),
             driver.log.display()
         );
         App {
@@ -141,10 +162,10 @@ impl App {
                 client,
                 scenario: scenario.to_string(),
                 artifacts: setup.artifacts,
-                data_dir: data_dir.path().to_path_buf(),
+                data_dir: data_path,
             },
             driver,
-            _data_dir: data_dir,
+            _data_dir: own,
         }
     }
 

@@ -3,6 +3,7 @@
 //! Run by `cargo xtask test` under Xvfb; screenshots go to HECHA_ARTIFACTS.
 
 mod driver;
+mod visit;
 
 use driver::{element_value, type_into_element, Ui};
 use fantoccini::elements::Element;
@@ -223,6 +224,7 @@ async fn fill_member(row: &Element, name: &str, relation: &str, id_number: &str)
     let input = find_in(row, "input[name=member-name]").await;
     type_into_element(&input, "member-name", name).await;
     let select = find_in(row, "select[name=member-relation]").await;
+    center(&select).await;
     select
         .select_by_value(relation)
         .await
@@ -231,6 +233,17 @@ async fn fill_member(row: &Element, name: &str, relation: &str, id_number: &str)
         let input = find_in(row, "input[name=member-id-number]").await;
         type_into_element(&input, "member-id-number", id_number).await;
     }
+}
+
+/// Scrolls `el` to the middle of the window, as a person would before using it (at the
+/// top edge the sticky header would cover it, and WebDriver refuses a covered click).
+async fn center(el: &Element) {
+    let arg = serde_json::to_value(el).expect("an element reference is JSON");
+    el.clone()
+        .client()
+        .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await
+        .expect("scroll into view");
 }
 
 async fn find_in(row: &Element, css: &str) -> Element {

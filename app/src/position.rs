@@ -22,7 +22,8 @@ fn without_position(status: &str, message: &str) -> GeoPosition {
 #[cfg(any(mobile, test))]
 /// Degrees to micro-degrees; `None` outside `±max_abs` or for NaN.
 pub fn to_e6(degrees: f64, max_abs: f64) -> Option<i64> {
-    (degrees.is_finite() && degrees.abs() <= max_abs).then(|| (degrees * 1_000_000.0).round() as i64)
+    (degrees.is_finite() && degrees.abs() <= max_abs)
+        .then(|| (degrees * 1_000_000.0).round() as i64)
 }
 
 #[cfg(any(mobile, test))]
@@ -86,8 +87,14 @@ mod tests {
     #[test]
     fn readings_become_micro_degrees_and_nonsense_is_not_a_position() {
         let p = from_reading(38.986_5, 106.383_2, 12.6);
-        assert_eq!((p.status.as_str(), p.lat_e6, p.lon_e6, p.accuracy_m), (OK, 38_986_500, 106_383_200, 13));
+        assert_eq!(
+            (p.status.as_str(), p.lat_e6, p.lon_e6, p.accuracy_m),
+            (OK, 38_986_500, 106_383_200, 13)
+        );
         let bad = from_reading(f64::NAN, 106.0, 5.0);
-        assert_eq!((bad.status.as_str(), bad.lat_e6, bad.lon_e6), (UNAVAILABLE, 0, 0));
+        assert_eq!(
+            (bad.status.as_str(), bad.lat_e6, bad.lon_e6),
+            (UNAVAILABLE, 0, 0)
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! parameter names (snake_case); failures come back as [`AppError`].
 
 use hecha_shared::app_api::{
-    AddPhotoRequest, AppError, CaseView, EnrolRequest, SignRequest, SignatureView, ErrorCode, GeoPosition, PhotoView,
-    ResolveRequest, SessionInfo, SyncReport, SyncStatus,
+    AddPhotoRequest, AppError, CaseView, EnrolRequest, ErrorCode, GeoPosition, PhotoView,
+    ResolveRequest, SessionInfo, SignRequest, SignatureView, SyncReport, SyncStatus,
 };
 use hecha_shared::case::CaseForm;
 use hecha_shared::CaseId;

@@ -395,8 +395,9 @@ async fn refusals_are_reported_as_such() {
     assert_eq!(err.code, ErrorCode::Revoked);
     assert_eq!(err.message, "本设备已被停用");
     let status = a.core.sync_status().unwrap();
-    assert_eq!(status.state, SyncState::Refused);
+    assert_eq!(status.state, SyncState::Revoked);
     assert_eq!(status.unsynced_cases, 1);
+    assert_eq!(status.unsynced_case_names, ["孙玉珍"]);
 }
 
 /// The background loop syncs at start and whenever nudged (as the app does after a save).

@@ -112,7 +112,9 @@ impl From<CoreError> for AppError {
             CoreError::Revoked(Some(reason)) => {
                 AppError::new(C::Revoked, format!("本设备已被停用：{reason}"))
             }
-            CoreError::BadEnrolCode => AppError::new(C::BadCredentials, "设备登记码无效、已过期或已被使用"),
+            CoreError::BadEnrolCode => {
+                AppError::new(C::BadCredentials, "设备登记码无效、已过期或已被使用")
+            }
             CoreError::NotRevoked => AppError::new(C::Server, "本设备没有被停用"),
             CoreError::Refused { code, .. } if code == "unsupported_protocol" => {
                 AppError::new(C::Server, "应用版本与服务器不兼容，请升级应用")
@@ -156,7 +158,11 @@ mod tests {
                 ErrorCode::BadCredentials,
                 "用户名或密码错误",
             ),
-            (CoreError::Revoked(None), ErrorCode::Revoked, "本设备已被停用"),
+            (
+                CoreError::Revoked(None),
+                ErrorCode::Revoked,
+                "本设备已被停用",
+            ),
             (
                 CoreError::Revoked(Some("手机遗失".into())),
                 ErrorCode::Revoked,

@@ -79,7 +79,12 @@ fn case(i: usize, unit: &str, id: CaseId) -> CaseDoc {
     case.applicant.phone = "13800000000".into();
     case.applicant.address = format!("幸福里{i}号");
     case.applicant.community = format!("第{}社区", i % 7 + 1);
-    case.applicant.area = if i % 3 == 0 { "rural" } else { "urban" }.into();
+    case.applicant.area = if i.is_multiple_of(3) {
+        "rural"
+    } else {
+        "urban"
+    }
+    .into();
     for (n, relation) in ["spouse", "child"].iter().enumerate() {
         case.members.insert(
             format!("m{n}"),
@@ -105,7 +110,7 @@ fn case(i: usize, unit: &str, id: CaseId) -> CaseDoc {
         .insert(HARDSHIP[i % HARDSHIP.len()].into(), true);
     case.assistance
         .insert(ASSISTANCE[i % ASSISTANCE.len()].into(), true);
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         case.assistance.insert("medical".into(), true);
     }
     case.visit.started_at = YEAR_START_MS + (i as i64 % 300) * 86_400_000;
@@ -247,7 +252,7 @@ async fn catch_up(http: &reqwest::Client, url: &str, token: &str) -> Cursor {
     }
 }
 
-/// 1. The cost of a sync with nothing to do: median and p99 over 200 runs.
+/// Figure 1: The cost of a sync with nothing to do: median and p99 over 200 runs.
 async fn noop_cost(http: &reqwest::Client, url: &str, token: &str, docs: usize) {
     let cursor = catch_up(http, url, token).await;
     let body = SyncRequest::new(cursor, vec![]).encode();
@@ -285,8 +290,8 @@ fn push_all(doc: &Automerge) -> Vec<u8> {
         .encode()
 }
 
-/// 3. `devices` enrolled devices each pushing `per_device` new visit documents, one sync
-/// request per visit, all devices at once.
+/// Figure 3: `devices` enrolled devices each pushing `per_device` new visit documents, one sync
+/// request per visit, all devices at once; then more at a steady offered rate.
 async fn push_visits(server: &TestServer, bureau: &str, devices: usize, per_device: usize) {
     let url = server.url();
     let http = reqwest::Client::builder()
@@ -488,10 +493,10 @@ async fn get(http: &reqwest::Client, url: &str, token: &str, path: &str) -> (Dur
     (t.elapsed(), body)
 }
 
-/// 2. A supervisor's fresh tablet (a real app core) syncs the street's cases.
+/// Figure 2: A supervisor's fresh tablet (a real app core) syncs the street's cases.
 async fn initial_sync(url: &str) {
     let tablet = TestDevice::new();
-    tablet.enrol(&url, &format!("{TABLET_STREET}-sup")).await;
+    tablet.enrol(url, &format!("{TABLET_STREET}-sup")).await;
     let t = Instant::now();
     let report = tablet.core.sync_now().await.expect("initial sync");
     let time = t.elapsed();
@@ -505,7 +510,7 @@ async fn initial_sync(url: &str) {
     assert_eq!(listed, 2_000, "the tablet holds the street's every case");
 }
 
-/// 4. Filtered queries over the whole district (bureau staff), each run 20 times.
+/// Figure 4: Filtered queries over the whole district (bureau staff), each run 20 times.
 async fn queries(http: &reqwest::Client, url: &str, token: &str) {
     let queries = [
         "status=active&assistance=dibao&sort=per_capita_income&order=asc",

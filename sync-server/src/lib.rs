@@ -19,11 +19,11 @@ pub mod enrol;
 mod error;
 mod export;
 mod import;
+mod ledger;
 mod ledger_check;
 pub mod lifecycle_check;
 pub mod maintenance;
 mod metrics;
-mod ledger;
 #[cfg(test)]
 mod noop_sync_tests;
 mod routes;
@@ -176,7 +176,10 @@ impl AppState {
         let db = db::Db::open(config.data_dir.join(DB_FILE))?;
         let rederived = ledger::rederive_stale(&db)?;
         if rederived > 0 {
-            tracing::info!(cases = rederived, "ledger columns re-derived from the documents");
+            tracing::info!(
+                cases = rederived,
+                "ledger columns re-derived from the documents"
+            );
         }
         Ok(AppState {
             inner: Arc::new(Inner {

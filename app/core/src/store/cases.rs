@@ -306,6 +306,17 @@ pub(crate) fn unsynced_count(conn: &Connection) -> CoreResult<u32> {
     Ok(conn.query_row(UNSYNCED_COUNT_SQL, [], |r| r.get(0))?)
 }
 
+/// Whether a case was saved on this device at or after `since_ms` and is still unsynced:
+/// a person kept editing while a sync ran. Runs only when a sync reaches its round limit.
+pub(crate) fn edited_since(conn: &Connection, since_ms: i64) -> CoreResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM cases INDEXED BY cases_dirty
+          WHERE dirty = 1 AND updated_at_ms >= ?1)",
+        [since_ms],
+        |r| r.get(0),
+    )?)
+}
+
 /// The case list (台账), newest first. `search` matches part of the applicant's name or
 /// the end of the ID number (case-insensitive for the `X` check character); empty: all.
 pub(crate) fn list(conn: &Connection, search: &str) -> CoreResult<Vec<CaseSummary>> {

@@ -58,6 +58,7 @@ pub(crate) async fn run(inner: &Inner) -> CoreResult<RunResult> {
         .with_store(|s| session::get(s.conn()))?
         .ok_or(CoreError::NotEnrolled)?;
     let actor = inner.actor()?;
+    let started_ms = inner.clock.now_ms();
     let mut run = Run::default();
     let mut more = false;
     loop {
@@ -66,6 +67,11 @@ pub(crate) async fn run(inner: &Inner) -> CoreResult<RunResult> {
             break;
         }
         if run.report.rounds >= planner::round_limit(run.exchanges.len()) {
+            // Someone kept editing while this run went on: not a fault. What was saved
+            // meanwhile stays dirty and the next run (each save nudges one) takes it.
+            if inner.with_store(|s| cases::edited_since(s.conn(), started_ms))? {
+                break;
+            }
             return Err(CoreError::TooManyRounds(run.report.rounds));
         }
         let request = SyncRequest::new(cursor, messages);
@@ -144,6 +150,10 @@ fn prepare_round(
                 if dirty || pull {
                     cases::clear_flags(&tx, id, dirty, pull)?;
                     exchange.done = true;
+                    // In line once in this run: an edit made from now on waits for the
+                    // next run (each save nudges one), so a person who keeps typing
+                    // during a sync cannot keep the run going until its round limit.
+                    run.skipped.insert(id);
                 } else {
                     // Waiting for an answer that will not come in this run.
                     run.skipped.insert(id);

@@ -272,6 +272,9 @@ pub fn validate_for_signing(form: &CaseForm) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::default();
     save_checks(form, &mut errors);
     let a = &form.applicant;
+    if blank(&a.id_number) && !errors.0.contains_key("applicant.id_number") {
+        errors.add("applicant.id_number", "请填写身份证号");
+    }
     if blank(&a.registered_address) {
         errors.add("applicant.registered_address", "请填写户籍地址");
     }
@@ -334,7 +337,15 @@ fn save_checks(form: &CaseForm, errors: &mut FieldErrors) {
     if blank(&a.name) {
         errors.add("applicant.name", "请填写申请人姓名");
     }
-    check_id(errors, "applicant.id_number".into(), &a.id_number, true);
+    // A discovery report is made in a hurry, often by someone who does not know the
+    // household's ID number: it may wait until the investigation (signing needs it).
+    let discovery = form.origin == Origin::Discovery.code();
+    check_id(
+        errors,
+        "applicant.id_number".into(),
+        &a.id_number,
+        !discovery,
+    );
     check_phone(errors, "applicant.phone", &a.phone);
     check_code(
         errors,
@@ -939,6 +950,24 @@ mod tests {
             assert_eq!(e.get(path), Some(message), "{path}");
         }
         assert_eq!(e.0.len(), 17, "{e:?}");
+    }
+
+    #[test]
+    fn a_discovery_report_may_wait_for_the_id_number_but_signing_may_not() {
+        let mut f = CaseForm {
+            origin: "discovery".into(),
+            ..Default::default()
+        };
+        f.applicant.name = "王某".into();
+        f.discovery.kind = "accident".into();
+        f.discovery.description = "房屋失火，一家四口无处居住".into();
+        f.discovery.urgent = true;
+        assert_eq!(validate_form(&f), Ok(()));
+        let e = validate_for_signing(&f).unwrap_err();
+        assert_eq!(e.get("applicant.id_number"), Some("请填写身份证号"));
+        f.origin = "application".into();
+        let e = validate_form(&f).unwrap_err();
+        assert_eq!(e.get("applicant.id_number"), Some("请填写身份证号"));
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct CaseSummary {
     pub unsynced: bool,
     /// Fields with concurrent values waiting for a person to choose.
     pub conflicts: u32,
+    /// An urgent discovery report (急难): listed first and marked.
+    #[serde(default)]
+    pub urgent: bool,
 }
 
 /// A case opened for editing.

@@ -60,6 +60,7 @@ fn summary_of(c: &CaseDoc, doc: &Automerge, updated_at_ms: i64) -> Summary {
         conflicts: conflict_views(doc, c).len() as u32
             + case::lifecycle_doc::read(doc).derive().conflicts.len() as u32,
         updated_at_ms,
+        urgent: c.origin == "discovery" && c.discovery.urgent,
     }
 }
 

@@ -5,8 +5,8 @@
 //! parameter names (snake_case); failures come back as [`AppError`].
 
 use hecha_shared::app_api::{
-    AddPhotoRequest, AppError, CaseView, EnrolRequest, ErrorCode, GeoPosition, PhotoView,
-    ResolveRequest, SessionInfo, SignRequest, SignatureView, SyncReport, SyncStatus,
+    AddPhotoRequest, AppError, CaseSummary, CaseView, EnrolRequest, ErrorCode, GeoPosition,
+    PhotoView, ResolveRequest, SessionInfo, SignRequest, SignatureView, SyncReport, SyncStatus,
 };
 use hecha_shared::case::CaseForm;
 use hecha_shared::CaseId;
@@ -87,8 +87,8 @@ pub async fn session() -> Result<Option<SessionInfo>, AppError> {
 }
 
 /// The device's cases, filtered by applicant name or ID-number suffix. `T` is
-/// `CaseSummary` or a view of it that reads fields newer cores add (see `case_list`).
-pub async fn list_cases<T: DeserializeOwned>(search: &str) -> Result<Vec<T>, AppError> {
+/// The device's case list: urgent discovery reports first, then newest first.
+pub async fn list_cases(search: &str) -> Result<Vec<CaseSummary>, AppError> {
     call("list_cases", &ListArgs { search }).await
 }
 

@@ -40,6 +40,38 @@ CREATE INDEX cases_flagged ON cases (dirty, pull) WHERE dirty = 1 OR pull = 1;
 CREATE INDEX cases_dirty ON cases (case_id) WHERE dirty = 1;
 ";
 
+/// Adds `urgent` (an urgent discovery report). The table is rebuilt rather than altered so
+/// the documents stay the last column (see `MIGRATION_1`); the flag is filled in when each
+/// document is next summarised (a discovery report saved before this had none).
+pub(crate) const MIGRATION_URGENT: &str = "
+CREATE TABLE cases_v4 (
+    case_id        TEXT    PRIMARY KEY NOT NULL,
+    dirty          INTEGER NOT NULL DEFAULT 0,
+    pull           INTEGER NOT NULL DEFAULT 0,
+    placeholder    INTEGER NOT NULL DEFAULT 0,
+    applicant_name TEXT    NOT NULL DEFAULT '',
+    id_number      TEXT    NOT NULL DEFAULT '',
+    member_count   INTEGER NOT NULL DEFAULT 0,
+    status         TEXT    NOT NULL DEFAULT '',
+    conflicts      INTEGER NOT NULL DEFAULT 0,
+    updated_at_ms  INTEGER NOT NULL DEFAULT 0,
+    sync_error     TEXT,
+    urgent         INTEGER NOT NULL DEFAULT 0,
+    sync_state     BLOB,
+    doc            BLOB    NOT NULL
+);
+INSERT INTO cases_v4 (case_id, dirty, pull, placeholder, applicant_name, id_number,
+                      member_count, status, conflicts, updated_at_ms, sync_error,
+                      sync_state, doc)
+    SELECT case_id, dirty, pull, placeholder, applicant_name, id_number, member_count,
+           status, conflicts, updated_at_ms, sync_error, sync_state, doc FROM cases;
+DROP TABLE cases;
+ALTER TABLE cases_v4 RENAME TO cases;
+CREATE INDEX cases_by_update ON cases (updated_at_ms DESC);
+CREATE INDEX cases_flagged ON cases (dirty, pull) WHERE dirty = 1 OR pull = 1;
+CREATE INDEX cases_dirty ON cases (case_id) WHERE dirty = 1;
+";
+
 /// The summary columns, as derived from the document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Summary {
@@ -50,6 +82,8 @@ pub(crate) struct Summary {
     pub status: String,
     pub conflicts: u32,
     pub updated_at_ms: i64,
+    /// An urgent discovery report.
+    pub urgent: bool,
 }
 
 /// A stored case document with its sync bookkeeping.
@@ -100,13 +134,14 @@ pub(crate) fn get(conn: &Connection, id: CaseId) -> CoreResult<Option<CaseRecord
 pub(crate) fn save_local(conn: &Connection, id: CaseId, doc: &[u8], s: &Summary) -> CoreResult<()> {
     conn.execute(
         "INSERT INTO cases (case_id, doc, dirty, placeholder, applicant_name, id_number,
-                            member_count, status, conflicts, updated_at_ms)
-         VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                            member_count, status, conflicts, updated_at_ms, urgent)
+         VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (case_id) DO UPDATE SET
             doc = excluded.doc, dirty = 1, placeholder = excluded.placeholder,
             applicant_name = excluded.applicant_name, id_number = excluded.id_number,
             member_count = excluded.member_count, status = excluded.status,
-            conflicts = excluded.conflicts, updated_at_ms = excluded.updated_at_ms",
+            conflicts = excluded.conflicts, updated_at_ms = excluded.updated_at_ms,
+            urgent = excluded.urgent",
         params![
             id.to_string(),
             doc,
@@ -116,7 +151,8 @@ pub(crate) fn save_local(conn: &Connection, id: CaseId, doc: &[u8], s: &Summary)
             s.member_count,
             s.status,
             s.conflicts,
-            s.updated_at_ms
+            s.updated_at_ms,
+            s.urgent
         ],
     )?;
     Ok(())
@@ -131,7 +167,8 @@ pub(crate) fn store_received(
 ) -> CoreResult<()> {
     conn.execute(
         "UPDATE cases SET doc = ?2, placeholder = ?3, applicant_name = ?4, id_number = ?5,
-                member_count = ?6, status = ?7, conflicts = ?8, updated_at_ms = ?9
+                member_count = ?6, status = ?7, conflicts = ?8, updated_at_ms = ?9,
+                urgent = ?10
          WHERE case_id = ?1",
         params![
             id.to_string(),
@@ -142,7 +179,8 @@ pub(crate) fn store_received(
             s.member_count,
             s.status,
             s.conflicts,
-            s.updated_at_ms
+            s.updated_at_ms,
+            s.urgent
         ],
     )?;
     Ok(())
@@ -317,20 +355,20 @@ pub(crate) fn edited_since(conn: &Connection, since_ms: i64) -> CoreResult<bool>
     )?)
 }
 
-/// The case list (台账), newest first. `search` matches part of the applicant's name or
+/// The case list (台账): urgent discovery reports first, then newest first. `search` matches part of the applicant's name or
 /// the end of the ID number (case-insensitive for the `X` check character); empty: all.
 pub(crate) fn list(conn: &Connection, search: &str) -> CoreResult<Vec<CaseSummary>> {
     let search = search.trim();
     let mut stmt = conn.prepare(
         "SELECT case_id, applicant_name, id_number, member_count, status, updated_at_ms,
-                dirty, conflicts
+                dirty, conflicts, urgent
          FROM cases
          WHERE placeholder = 0
            AND (?1 = ''
                 OR instr(applicant_name, ?1) > 0
                 OR (length(id_number) >= length(?1)
                     AND upper(substr(id_number, -length(?1))) = upper(?1)))
-         ORDER BY updated_at_ms DESC, case_id",
+         ORDER BY urgent DESC, updated_at_ms DESC, case_id",
     )?;
     let rows = stmt.query_map([search], |r| {
         Ok((
@@ -342,11 +380,12 @@ pub(crate) fn list(conn: &Connection, search: &str) -> CoreResult<Vec<CaseSummar
             r.get::<_, i64>(5)?,
             r.get::<_, bool>(6)?,
             r.get::<_, u32>(7)?,
+            r.get::<_, bool>(8)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, name, id_number, members, status, updated, dirty, conflicts) = row?;
+        let (id, name, id_number, members, status, updated, dirty, conflicts, urgent) = row?;
         out.push(CaseSummary {
             case_id: parse_id(&id)?,
             applicant_name: name,
@@ -358,6 +397,7 @@ pub(crate) fn list(conn: &Connection, search: &str) -> CoreResult<Vec<CaseSummar
             updated_at_ms: updated,
             unsynced: dirty,
             conflicts,
+            urgent,
         });
     }
     Ok(out)
@@ -377,7 +417,32 @@ mod tests {
             status: "applied".into(),
             conflicts: 0,
             updated_at_ms: at,
+            urgent: false,
         }
+    }
+
+    #[test]
+    fn urgent_discovery_reports_are_listed_first_whatever_their_age() {
+        let store = Store::open_in_memory().unwrap();
+        let c = store.conn();
+        save_local(c, id(1), b"doc", &summary("新近住户", "", 3_000)).unwrap();
+        let mut report = summary("急难住户", "", 1_000);
+        report.urgent = true;
+        save_local(c, id(2), b"doc", &report).unwrap();
+        save_local(c, id(3), b"doc", &summary("较早住户", "", 2_000)).unwrap();
+        let names: Vec<_> = list(c, "")
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.applicant_name, s.urgent))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("急难住户".to_string(), true),
+                ("新近住户".to_string(), false),
+                ("较早住户".to_string(), false)
+            ]
+        );
     }
 
     fn id(n: u8) -> CaseId {

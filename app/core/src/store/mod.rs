@@ -27,6 +27,7 @@ const MIGRATIONS: &[&[&str]] = &[
     ],
     &[photo_queue::MIGRATION_PHOTOS],
     &[drafts::MIGRATION_DRAFTS],
+    &[cases::MIGRATION_URGENT],
 ];
 
 /// The open store. Not `Sync`: the core keeps it behind a mutex.

@@ -7,27 +7,16 @@ use std::rc::Rc;
 use hecha_shared::app_api::CaseSummary;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 
 use crate::components::header::Header;
 use crate::ipc;
 use crate::state::{AppState, Page};
 
-/// A row of the list: the core's summary, and whether the case is an urgent discovery
-/// report (read when the core's summary carries `urgent`; such cases are listed first).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct Row {
-    #[serde(flatten)]
-    summary: CaseSummary,
-    #[serde(default)]
-    urgent: bool,
-}
-
 #[component]
 pub fn CaseListPage() -> impl IntoView {
     let state = expect_context::<AppState>();
     let search = RwSignal::new(String::new());
-    let cases = RwSignal::new(Vec::<Row>::new());
+    let cases = RwSignal::new(Vec::<CaseSummary>::new());
     let loaded = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
 
@@ -53,9 +42,8 @@ pub fn CaseListPage() -> impl IntoView {
                 return;
             }
             match result {
-                Ok(mut list) => {
-                    // Urgent reports first; otherwise the core's order (newest first).
-                    list.sort_by_key(|r: &Row| !r.urgent);
+                Ok(list) => {
+                    // The core lists urgent discovery reports first, then newest first.
                     cases.set(list);
                     error.set(None);
                 }
@@ -107,10 +95,9 @@ pub fn CaseListPage() -> impl IntoView {
             <ul id="case-list" class="case-list">
                 <For
                     each=move || cases.get()
-                    key=|r| {
-                        let c = &r.summary;
+                    key=|c| {
                         (
-                            r.urgent,
+                            c.urgent,
                             c.case_id,
                             c.updated_at_ms,
                             c.unsynced,
@@ -121,7 +108,10 @@ pub fn CaseListPage() -> impl IntoView {
                             c.status_label.clone(),
                         )
                     }
-                    children=move |r| view! { <CaseRow case=r.summary urgent=r.urgent /> }
+                    children=move |c| {
+                        let urgent = c.urgent;
+                        view! { <CaseRow case=c urgent=urgent /> }
+                    }
                 />
             </ul>
             {move || {

@@ -425,7 +425,9 @@ async fn relay(
                 }
                 _ => n,
             };
-            up_stats.bytes_up.fetch_add(allowed as u64, Ordering::SeqCst);
+            up_stats
+                .bytes_up
+                .fetch_add(allowed as u64, Ordering::SeqCst);
             if server_write.write_all(&buf[..allowed]).await.is_err() {
                 break;
             }

@@ -10,10 +10,10 @@ mod case_read;
 mod cases;
 mod export;
 mod health;
-mod ops;
-mod stats;
 mod lifecycle;
+mod ops;
 mod spot_checks;
+mod stats;
 mod sync;
 
 use axum::extract::DefaultBodyLimit;
@@ -48,10 +48,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/cases/{id}/lifecycle-flags",
             get(spot_checks::lifecycle_flags),
         )
-        .route(
-            "/api/v1/stats/lifecycle-flags",
-            get(spot_checks::flag_list),
-        )
+        .route("/api/v1/stats/lifecycle-flags", get(spot_checks::flag_list))
         .route("/api/v1/cases/{id}/document", get(case_read::document))
         .route(
             "/api/v1/cases/{id}/document.automerge",
@@ -68,7 +65,10 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/cases/{id}/assign/{user}",
             axum::routing::delete(lifecycle::unassign),
         )
-        .route("/api/v1/cases/{id}/assignments", get(lifecycle::assignments))
+        .route(
+            "/api/v1/cases/{id}/assignments",
+            get(lifecycle::assignments),
+        )
         .route("/api/v1/cases/{id}/transfer", post(lifecycle::transfer))
         .route("/api/v1/stats/assistance", get(stats::assistance))
         .route("/api/v1/stats/visits", get(stats::visits))
@@ -91,7 +91,9 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/blobs/{sha256}",
             get(blobs::download)
                 .put(blobs::upload)
-                .layer(DefaultBodyLimit::max(hecha_shared::blob::MAX_CHUNK_BYTES as usize)),
+                .layer(DefaultBodyLimit::max(
+                    hecha_shared::blob::MAX_CHUNK_BYTES as usize,
+                )),
         )
         .route("/api/v1/blobs/{sha256}/status", get(blobs::status))
         .fallback(not_found)

@@ -157,7 +157,12 @@ pub fn output(c: &mut Command) -> Result<String> {
 
 /// Runs the named benchmark, or all of them.
 fn bench(root: &Path, name: Option<&str>) -> Result<()> {
-    let all = [("sync", "hecha-e2e"), ("server_load", "hecha-e2e"), ("photos", "hecha-core"), ("photos_upload", "hecha-e2e")];
+    let all = [
+        ("sync", "hecha-e2e"),
+        ("server_load", "hecha-e2e"),
+        ("photos", "hecha-core"),
+        ("photos_upload", "hecha-e2e"),
+    ];
     for (bench, package) in all.iter().filter(|(b, _)| name.is_none_or(|n| n == *b)) {
         step(&format!("benchmark `{bench}`"));
         run_cmd(cmd("cargo", root).args(["bench", "-p", package, "--bench", bench]))?;

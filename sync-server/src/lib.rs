@@ -306,10 +306,9 @@ fn validate_username(name: &str) -> Result<(), ServerError> {
     }
 }
 
-/// The HTTP API: `GET /api/v1/health`, `POST /api/v1/login`, `GET /api/v1/me`,
-/// `POST /api/v1/sync` (postcard), `GET /api/v1/cases`, one case's `history`, `document`
-/// and `document.automerge`, `GET /api/v1/audit`, `GET /api/v1/export/cases.{csv,xlsx}`
-/// and `GET /api/v1/stats` (errors: `ErrorBody` JSON). See `notes/server-api.md`.
+/// The HTTP API, every route of which is described in `openapi.json` (served at
+/// `GET /api/v1/openapi.json`; a test checks it against the router). Errors are
+/// `ErrorBody` JSON.
 pub fn app(state: AppState) -> axum::Router {
     routes::router(state)
 }

@@ -282,7 +282,7 @@ fn two_free_ports() -> (u16, u16) {
 }
 
 /// What a scenario uses to look at and act on the app's window: find by the CSS hooks of
-/// notes/ui-contract.md, wait as a person would, and take screenshots.
+/// app/ui/DOM-HOOKS.md, wait as a person would, and take screenshots.
 #[derive(Clone)]
 pub struct Ui {
     client: Client,

@@ -45,82 +45,29 @@ impl Format {
     }
 }
 
-pub(crate) async fn cases_csv(
-    state: State<AppState>,
-    caller: Caller,
-    raw: RawQuery,
-    query: Result<Query<RawCaseQuery>, QueryRejection>,
-    why: Result<Query<WhyQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export(state, caller, raw, query, why, Table::Ledger, Format::Csv).await
+/// One handler per export route (the router lists literal paths, which the OpenAPI check
+/// reads): each only names its table and format.
+macro_rules! export_handlers {
+    ($($name:ident => $table:expr, $format:expr;)*) => {$(
+        pub(crate) async fn $name(
+            state: State<AppState>,
+            caller: Caller,
+            raw: RawQuery,
+            query: Result<Query<RawCaseQuery>, QueryRejection>,
+            why: Result<Query<WhyQuery>, QueryRejection>,
+        ) -> Result<Response, ApiError> {
+            export(state, caller, raw, query, why, $table, $format).await
+        }
+    )*};
 }
 
-pub(crate) async fn cases_xlsx(
-    state: State<AppState>,
-    caller: Caller,
-    raw: RawQuery,
-    query: Result<Query<RawCaseQuery>, QueryRejection>,
-    why: Result<Query<WhyQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export(state, caller, raw, query, why, Table::Ledger, Format::Xlsx).await
-}
-
-pub(crate) async fn assistance_csv(
-    state: State<AppState>,
-    caller: Caller,
-    raw: RawQuery,
-    query: Result<Query<RawCaseQuery>, QueryRejection>,
-    why: Result<Query<WhyQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export(
-        state,
-        caller,
-        raw,
-        query,
-        why,
-        Table::Assistance,
-        Format::Csv,
-    )
-    .await
-}
-
-pub(crate) async fn assistance_xlsx(
-    state: State<AppState>,
-    caller: Caller,
-    raw: RawQuery,
-    query: Result<Query<RawCaseQuery>, QueryRejection>,
-    why: Result<Query<WhyQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export(
-        state,
-        caller,
-        raw,
-        query,
-        why,
-        Table::Assistance,
-        Format::Xlsx,
-    )
-    .await
-}
-
-pub(crate) async fn visits_csv(
-    state: State<AppState>,
-    caller: Caller,
-    raw: RawQuery,
-    query: Result<Query<RawCaseQuery>, QueryRejection>,
-    why: Result<Query<WhyQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export(state, caller, raw, query, why, Table::Visits, Format::Csv).await
-}
-
-pub(crate) async fn visits_xlsx(
-    state: State<AppState>,
-    caller: Caller,
-    raw: RawQuery,
-    query: Result<Query<RawCaseQuery>, QueryRejection>,
-    why: Result<Query<WhyQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    export(state, caller, raw, query, why, Table::Visits, Format::Xlsx).await
+export_handlers! {
+    cases_csv => Table::Ledger, Format::Csv;
+    cases_xlsx => Table::Ledger, Format::Xlsx;
+    assistance_csv => Table::Assistance, Format::Csv;
+    assistance_xlsx => Table::Assistance, Format::Xlsx;
+    visits_csv => Table::Visits, Format::Csv;
+    visits_xlsx => Table::Visits, Format::Xlsx;
 }
 
 /// What an export holds.

@@ -51,27 +51,23 @@ pub(crate) fn summarise(doc: &Automerge, updated_at_ms: i64) -> Summary {
 }
 
 fn summary_of(c: &CaseDoc, doc: &Automerge, updated_at_ms: i64) -> Summary {
+    // Read and derive the lifecycle once: this runs for every document a sync receives.
+    let lifecycle = case::lifecycle_doc::read(doc);
+    let derived = (!lifecycle.records.is_empty()).then(|| lifecycle.derive());
     Summary {
         placeholder: false,
         applicant_name: c.applicant.name.clone(),
         id_number: c.applicant.id_number.clone(),
         member_count: c.household_size(),
-        status: lifecycle_status(doc, c),
+        // The lifecycle records decide the state when there are any (the `status` field
+        // only caches it, and may hold concurrent values after a merge).
+        status: derived
+            .as_ref()
+            .map_or_else(|| c.status.clone(), |d| d.state.code().to_string()),
         conflicts: conflict_views(doc, c).len() as u32
-            + case::lifecycle_doc::read(doc).derive().conflicts.len() as u32,
+            + derived.as_ref().map_or(0, |d| d.conflicts.len() as u32),
         updated_at_ms,
         urgent: c.origin == "discovery" && c.discovery.urgent,
-    }
-}
-
-/// The lifecycle state: derived from the lifecycle records when there are any (the
-/// `status` field only caches it, and may hold concurrent values after a merge).
-fn lifecycle_status(doc: &Automerge, c: &CaseDoc) -> String {
-    let lc = case::lifecycle_doc::read(doc);
-    if lc.records.is_empty() {
-        c.status.clone()
-    } else {
-        lc.derive().state.code().to_string()
     }
 }
 
